@@ -1,0 +1,18 @@
+//! What every helper is handed: the environment, the trace and the (lazy) HTTP client.
+
+use crate::env::Env;
+use crate::http::Http;
+use crate::trace::Trace;
+
+pub struct Context {
+    pub env: Env,
+    pub trace: Trace,
+    pub http: Http,
+}
+
+impl Context {
+    pub fn new(env: Env, trace: Trace) -> Context {
+        let http = Http::new(&env);
+        Context { env, trace, http }
+    }
+}

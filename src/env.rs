@@ -1,0 +1,201 @@
+//! The process environment, captured once at start-up and passed down explicitly.
+//!
+//! Nothing else in the crate reads `std::env`: tests build an [`Env`] by hand, and the binary
+//! builds one from the real process in `main`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Names of every environment variable the helper reads, with what each one does.
+pub mod vars {
+    /// Path of the config file. Accepts a `%workspace%/` prefix (the working directory, which is
+    /// the workspace root when Bazel runs the helper) and `~/`.
+    pub const CONFIG_FILE: &str = "CREDENTIAL_HELPER_CONFIG_FILE";
+    /// `debug` prints every decision to stderr, with secrets redacted.
+    pub const LOG: &str = "CREDENTIAL_HELPER_LOG";
+    /// Route hosts that the built-in defaults do not know to the `oci` helper when set to `1`.
+    pub const GUESS_OCI_REGISTRY: &str = "CREDENTIAL_HELPER_GUESS_OCI_REGISTRY";
+    /// Extra PEM CA bundle trusted for every HTTPS request, besides the system roots.
+    pub const CA_CERT: &str = "CREDENTIAL_HELPER_CA_CERT";
+    /// Directory of the token cache (default: the platform cache directory).
+    pub const CACHE_DIR: &str = "CREDENTIAL_HELPER_CACHE_DIR";
+    /// `off` disables the token cache.
+    pub const CACHE: &str = "CREDENTIAL_HELPER_CACHE";
+    /// Total timeout of one HTTP request in milliseconds (default 5000).
+    pub const HTTP_TIMEOUT_MS: &str = "CREDENTIAL_HELPER_HTTP_TIMEOUT_MS";
+
+    /// Directory of docker's `config.json` (default `~/.docker`).
+    pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";
+    /// A docker `config.json` document (`{"auths": {...}}`) layered over the file.
+    pub const DOCKER_AUTH_CONFIG: &str = "DOCKER_AUTH_CONFIG";
+    /// podman/skopeo `auth.json` path, tried first.
+    pub const REGISTRY_AUTH_FILE: &str = "REGISTRY_AUTH_FILE";
+    /// Holds `containers/auth.json` (podman's default location).
+    pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
+    /// Holds `containers/auth.json` and `gh/hosts.yml` (default `~/.config`).
+    pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
+    /// Holds the token cache (default `~/.cache`).
+    pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
+    /// The home directory.
+    pub const HOME: &str = "HOME";
+    /// Searched for `docker-credential-<name>` programs.
+    pub const PATH: &str = "PATH";
+
+    /// GitHub tokens, tried in this order for ghcr.io and GitHub downloads.
+    pub const GHCR_TOKEN: &str = "GHCR_TOKEN";
+    pub const GH_TOKEN: &str = "GH_TOKEN";
+    pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
+    /// Username sent to ghcr.io with a token (any non-empty value works).
+    pub const GITHUB_ACTOR: &str = "GITHUB_ACTOR";
+}
+
+/// A snapshot of the environment: variables, home directory, working directory and clock.
+#[derive(Clone, Debug)]
+pub struct Env {
+    vars: BTreeMap<String, String>,
+    home: Option<PathBuf>,
+    cwd: PathBuf,
+    now: i64,
+}
+
+impl Env {
+    /// Captures the real process environment. Only `main` calls this.
+    pub fn from_process() -> Env {
+        let vars = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        Env::new(vars, cwd, now)
+    }
+
+    /// Builds an environment from explicit parts; `HOME` (else the platform's notion of home)
+    /// gives the home directory.
+    pub fn new(vars: BTreeMap<String, String>, cwd: PathBuf, now: i64) -> Env {
+        let home = vars
+            .get(vars::HOME)
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from)
+            .or_else(dirs::home_dir);
+        Env {
+            vars,
+            home,
+            cwd,
+            now,
+        }
+    }
+
+    /// A variable's value; unset and empty are the same thing.
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// Every variable whose name starts with `prefix`, in name order.
+    pub fn vars_with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        self.vars
+            .range(prefix.to_string()..)
+            .take_while(move |(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    pub fn home(&self) -> Option<&Path> {
+        self.home.as_deref()
+    }
+
+    pub fn cwd(&self) -> &Path {
+        &self.cwd
+    }
+
+    /// Seconds since the Unix epoch.
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
+    /// `$XDG_CONFIG_HOME`, else `~/.config`.
+    pub fn config_home(&self) -> Option<PathBuf> {
+        self.var(vars::XDG_CONFIG_HOME)
+            .map(PathBuf::from)
+            .or_else(|| self.home().map(|h| h.join(".config")))
+    }
+
+    /// `$XDG_CACHE_HOME`, else `~/.cache`.
+    pub fn cache_home(&self) -> Option<PathBuf> {
+        self.var(vars::XDG_CACHE_HOME)
+            .map(PathBuf::from)
+            .or_else(|| self.home().map(|h| h.join(".cache")))
+    }
+
+    /// Expands `~/` (home) and `%workspace%/` (the working directory) at the start of a path;
+    /// a relative path is relative to the working directory.
+    pub fn expand_path(&self, path: &str) -> PathBuf {
+        if let Some(rest) = path.strip_prefix("~/") {
+            if let Some(home) = self.home() {
+                return home.join(rest);
+            }
+        }
+        if let Some(rest) = path.strip_prefix("%workspace%/") {
+            return self.cwd.join(rest);
+        }
+        self.cwd.join(path)
+    }
+
+    /// Finds an executable by name on `$PATH`.
+    pub fn which(&self, name: &str) -> Option<PathBuf> {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.var(vars::PATH)?;
+        std::env::split_paths(path)
+            .map(|dir| dir.join(name))
+            .find(|p| {
+                p.metadata()
+                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            })
+    }
+
+    /// The environment for a child process: exactly this snapshot's variables.
+    pub fn vars(&self) -> &BTreeMap<String, String> {
+        &self.vars
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn test_env(pairs: &[(&str, &str)]) -> Env {
+    let vars = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Env::new(vars, PathBuf::from("/workspace"), 1_800_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expands_workspace_and_home() {
+        let env = test_env(&[("HOME", "/home/u")]);
+        assert_eq!(env.expand_path("~/x"), PathBuf::from("/home/u/x"));
+        assert_eq!(
+            env.expand_path("%workspace%/a/b"),
+            PathBuf::from("/workspace/a/b")
+        );
+        assert_eq!(env.expand_path("rel"), PathBuf::from("/workspace/rel"));
+        assert_eq!(env.expand_path("/abs"), PathBuf::from("/abs"));
+    }
+
+    #[test]
+    fn empty_is_unset_and_prefix_scan_is_ordered() {
+        let env = test_env(&[("A_1", "x"), ("A_2", ""), ("B", "y"), ("A_0", "z")]);
+        assert_eq!(env.var("A_2"), None);
+        let names: Vec<_> = env.vars_with_prefix("A_").map(|(k, _)| k).collect();
+        assert_eq!(names, ["A_0", "A_1", "A_2"]);
+    }
+}

@@ -1,0 +1,42 @@
+//! Helpers: what to answer for one kind of URL. One file per helper; each defines its `Config`
+//! (the entry's `config` object) and how it runs.
+
+use serde_json::Value;
+
+use crate::config::{HelperConfigError, helper_config};
+
+pub mod header;
+pub mod null;
+
+/// A helper with its validated config.
+#[derive(Debug)]
+pub enum HelperConfig {
+    Null,
+    Header(header::Config),
+}
+
+impl HelperConfig {
+    pub const NAMES: &'static [&'static str] = &["header", "null"];
+
+    pub fn parse(name: &str, config: Value) -> Result<HelperConfig, HelperConfigError> {
+        match name {
+            "null" => {
+                helper_config::<null::Config>(config)?;
+                Ok(HelperConfig::Null)
+            }
+            "header" => {
+                let c: header::Config = helper_config(config)?;
+                c.validate().map_err(HelperConfigError::Invalid)?;
+                Ok(HelperConfig::Header(c))
+            }
+            _ => Err(HelperConfigError::UnknownHelper),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            HelperConfig::Null => "null",
+            HelperConfig::Header(_) => "header",
+        }
+    }
+}
