@@ -110,7 +110,8 @@ pub fn get(ctx: &Context, stdin: impl Read) -> Result<Response> {
 pub fn answer(ctx: &Context, url: &url::Url) -> Result<Response> {
     let config = Config::load(&ctx.env)?;
     note!(ctx.trace, "config: {}", config.origin);
-    let plan = plan::plan(url, &config, &ctx.env)?;
+    let guessed = helpers::oci::Config::default();
+    let plan = plan::plan(url, &config, &guessed, &ctx.env)?;
     match plan.entry {
         Some(entry) => note!(ctx.trace, "matched {}", entry.describe()),
         None => note!(ctx.trace, "no entry matched"),
@@ -121,6 +122,7 @@ pub fn answer(ctx: &Context, url: &url::Url) -> Result<Response> {
             Response::empty()
         }
         Action::Header(c) => helpers::header::run(ctx, c)?,
+        Action::Oci(p) => helpers::oci::run(ctx, &p)?,
     };
     for line in response.redacted_lines() {
         note!(ctx.trace, "answer header {line}");

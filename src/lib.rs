@@ -15,6 +15,7 @@ pub mod http;
 pub mod plan;
 pub mod process;
 pub mod protocol;
+pub mod registry;
 pub mod secret;
 pub mod sources;
 pub mod trace;

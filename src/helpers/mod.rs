@@ -7,16 +7,18 @@ use crate::config::{HelperConfigError, helper_config};
 
 pub mod header;
 pub mod null;
+pub mod oci;
 
 /// A helper with its validated config.
 #[derive(Debug)]
 pub enum HelperConfig {
     Null,
     Header(header::Config),
+    Oci(Box<oci::Config>),
 }
 
 impl HelperConfig {
-    pub const NAMES: &'static [&'static str] = &["header", "null"];
+    pub const NAMES: &'static [&'static str] = &["header", "null", "oci"];
 
     pub fn parse(name: &str, config: Value) -> Result<HelperConfig, HelperConfigError> {
         match name {
@@ -29,6 +31,11 @@ impl HelperConfig {
                 c.validate().map_err(HelperConfigError::Invalid)?;
                 Ok(HelperConfig::Header(c))
             }
+            "oci" => {
+                let mut c: oci::Config = helper_config(config)?;
+                c.validate().map_err(HelperConfigError::Invalid)?;
+                Ok(HelperConfig::Oci(Box::new(c)))
+            }
             _ => Err(HelperConfigError::UnknownHelper),
         }
     }
@@ -37,6 +44,7 @@ impl HelperConfig {
         match self {
             HelperConfig::Null => "null",
             HelperConfig::Header(_) => "header",
+            HelperConfig::Oci(_) => "oci",
         }
     }
 }

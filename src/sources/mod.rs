@@ -8,6 +8,9 @@ use crate::error::Error;
 use crate::note;
 use crate::secret::Secret;
 
+pub mod auth_json;
+pub mod credential_helper;
+pub mod docker_config;
 pub mod env;
 pub mod file;
 pub mod keyring;
@@ -49,8 +52,8 @@ fn default_binding() -> String {
 
 /// What one source said.
 #[derive(Debug)]
-pub enum Outcome {
-    Found(Secret),
+pub enum Outcome<T = Secret> {
+    Found(T),
     /// Nothing there; move on. The text says what was looked at.
     Missing(String),
     /// The source is broken (unreadable file, keyring error); reported if nothing is found.

@@ -1,0 +1,354 @@
+//! `oci`: container registries. Finds a credential (lookup chain, docker config, podman
+//! auth.json), performs the token exchange the registry's challenge asks for, and answers
+//! `Authorization` (plus `Accept` for manifests, which Bazel's downloader does not send).
+
+use serde::Deserialize;
+
+use crate::config::Pattern;
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::http::{self, Request};
+use crate::note;
+use crate::protocol::Response;
+use crate::registry::challenge::{self, Challenge};
+use crate::registry::reference::{ResourceKind, Target};
+use crate::registry::token::{Exchange, Method};
+use crate::registry::{Credential, Sourced};
+use crate::secret::Secret;
+use crate::sources::{LookupChain, Outcome, auth_json, docker_config};
+
+/// Manifest and index media types, OCI and Docker, so any image resolves.
+pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
+application/vnd.oci.image.manifest.v1+json, \
+application/vnd.docker.distribution.manifest.list.v2+json, \
+application/vnd.docker.distribution.manifest.v2+json";
+
+/// Lookup-chain bindings the oci helper reads.
+pub const BINDINGS: &[&str] = &[
+    "username",
+    "password",
+    "auth",
+    "identitytoken",
+    "registrytoken",
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Looked at first; bindings in [`BINDINGS`].
+    #[serde(default)]
+    pub lookup_chain: LookupChain,
+    /// Read docker's config.json (and `$DOCKER_AUTH_CONFIG`, credential helpers).
+    #[serde(default = "yes")]
+    pub parse_docker_config: bool,
+    /// Read podman/skopeo auth.json and the legacy ~/.dockercfg.
+    #[serde(default = "yes")]
+    pub parse_podman_config: bool,
+    #[serde(default)]
+    pub token_exchange_method: Method,
+    /// Add `Accept` with the manifest media types to `/manifests/` answers.
+    #[serde(default = "yes")]
+    pub accept_header: bool,
+    /// Allow plain http to this registry and its realm on a non-loopback host.
+    #[serde(default)]
+    pub insecure: bool,
+    /// Token realm hosts (globs) on other hosts that may receive credentials.
+    #[serde(default)]
+    pub allowed_realm_hosts: Vec<String>,
+    /// A PEM CA bundle for a registry with a private CA; system roots stay trusted.
+    #[serde(default)]
+    pub ca_cert_path: Option<String>,
+    #[serde(skip)]
+    realm_patterns: Vec<Pattern>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        serde_json::from_str("{}").expect("an empty oci config is valid")
+    }
+}
+
+impl Config {
+    pub fn validate(&mut self) -> Result<(), String> {
+        for source in &self.lookup_chain.0 {
+            if !BINDINGS.contains(&source.binding()) {
+                return Err(format!(
+                    "lookup_chain: binding {:?} of {} is not one of: {}",
+                    source.binding(),
+                    source.describe(),
+                    BINDINGS.join(", ")
+                ));
+            }
+        }
+        self.realm_patterns = self
+            .allowed_realm_hosts
+            .iter()
+            .map(|h| Pattern::host(h).map_err(|e| format!("allowed_realm_hosts: {e}")))
+            .collect::<Result<_, _>>()?;
+        Ok(())
+    }
+}
+
+/// The registry request to answer.
+#[derive(Debug)]
+pub struct Plan<'c> {
+    pub target: Target,
+    pub config: &'c Config,
+}
+
+/// Pure: which registry resource the URL is, and whether its scheme is allowed. `None` for
+/// other paths on a registry host (`/v2/`, `/token`, CDN redirects), which get no headers.
+pub fn plan<'c>(url: &url::Url, config: &'c Config) -> Result<Option<Plan<'c>>> {
+    let Some(target) = Target::from_url(url) else {
+        return Ok(None);
+    };
+    match target.scheme.as_str() {
+        "https" => {}
+        "http" if target.is_loopback() || config.insecure => {}
+        other => {
+            return Err(Error::new(format!(
+                "refusing to send registry credentials for {} over {other}://",
+                target.registry
+            ))
+            .hint("use https, or mark the entry \"insecure\": true for a registry you trust"));
+        }
+    }
+    Ok(Some(Plan { target, config }))
+}
+
+pub fn run(ctx: &Context, plan: &Plan) -> Result<Response> {
+    let Plan { target, config } = plan;
+    let mut response = Response::empty();
+    if target.kind == ResourceKind::Manifest && config.accept_header {
+        response = response.public_header("Accept", MANIFEST_ACCEPT);
+    }
+    if let Some(ca) = &config.ca_cert_path {
+        ctx.http.trust(ctx.env.expand_path(ca));
+    }
+    let credential = find_credential(ctx, plan)?;
+    match &credential {
+        Some(c) => note!(
+            ctx.trace,
+            "credential: {} from {}",
+            c.credential.kind(),
+            c.source
+        ),
+        None => note!(ctx.trace, "credential: none found, trying anonymous access"),
+    }
+    if let Some(Sourced {
+        credential: Credential::RegistryToken(token),
+        ..
+    }) = &credential
+    {
+        // Used as the bearer token directly; no exchange, so no network.
+        return Ok(response.secret_header("Authorization", bearer(token)));
+    }
+    let (header, expires) = authorize(ctx, target, config, credential.as_ref())?;
+    if let Some(header) = header {
+        response = response.secret_header("Authorization", header);
+    }
+    Ok(response.expires(expires))
+}
+
+fn bearer(token: &Secret) -> Secret {
+    Secret::new(format!("Bearer {}", token.expose()))
+}
+
+/// Pings `/v2/` and answers its challenge.
+fn authorize(
+    ctx: &Context,
+    target: &Target,
+    config: &Config,
+    credential: Option<&Sourced>,
+) -> Result<(Option<Secret>, Option<i64>)> {
+    let Some(challenge) = ping(ctx, target)? else {
+        note!(
+            ctx.trace,
+            "registry {} needs no authentication",
+            target.registry
+        );
+        return Ok((None, None));
+    };
+    match challenge.scheme.as_str() {
+        "basic" => match credential.map(|c| &c.credential) {
+            Some(Credential::Basic { username, password }) => {
+                note!(
+                    ctx.trace,
+                    "Basic challenge: answering with the credential directly"
+                );
+                Ok((Some(Credential::basic_header(username, password)), None))
+            }
+            Some(other) => Err(Error::new(format!(
+                "registry {} asks for Basic auth, but the credential from {} is an {}",
+                target.registry,
+                credential.map(|c| c.source.as_str()).unwrap_or(""),
+                other.kind()
+            ))
+            .hint("store a username and password for this registry")),
+            None => Ok((None, None)),
+        },
+        _ => {
+            let token = Exchange {
+                target,
+                challenge: &challenge,
+                scope: target.pull_scope(),
+                credential,
+                method: config.token_exchange_method,
+                insecure: config.insecure,
+                allowed_realm_hosts: &config.realm_patterns,
+            }
+            .run(ctx)?;
+            Ok((Some(bearer(&token.token)), Some(token.expires)))
+        }
+    }
+}
+
+/// `GET /v2/`: `None` when the registry is open, else its first Bearer or Basic challenge.
+fn ping(ctx: &Context, target: &Target) -> Result<Option<Challenge>> {
+    let url = url::Url::parse(&format!("{}/v2/", target.base_url())).map_err(|e| {
+        Error::new(format!(
+            "invalid registry address {}: {e}",
+            target.authority
+        ))
+    })?;
+    note!(ctx.trace, "ping GET {url}");
+    let response = ctx
+        .http
+        .send(&Request::get(url.clone()))
+        .map_err(|e| e.context(format!("registry {}", target.registry)))?;
+    note!(ctx.trace, "ping answered {}", response.status);
+    if response.is_success() {
+        return Ok(None);
+    }
+    if response.status != 401 {
+        return Err(Error::new(format!(
+            "registry {} answered {} to GET {}",
+            target.registry,
+            response.status,
+            http::redact_url(&url)
+        ))
+        .hint("check that the URL points at a container registry"));
+    }
+    let challenges = challenge::parse_all(response.header_values("www-authenticate"));
+    challenges
+        .into_iter()
+        .find(|c| c.scheme == "bearer" || c.scheme == "basic")
+        .map(Some)
+        .ok_or_else(|| {
+            Error::new(format!(
+                "registry {} answered 401 without a Bearer or Basic challenge",
+                target.registry
+            ))
+        })
+}
+
+/// The first credential found: lookup chain, then docker config, then podman auth.json. A
+/// broken source is an error only if no later source has a credential.
+fn find_credential(ctx: &Context, plan: &Plan) -> Result<Option<Sourced>> {
+    let Plan { target, config } = plan;
+    let mut failures: Vec<Error> = Vec::new();
+    let mut consider = |name: &str, outcome: Outcome<Sourced>| -> Option<Sourced> {
+        match outcome {
+            Outcome::Found(s) => return Some(s),
+            Outcome::Missing(why) => note!(ctx.trace, "{name}: {why}"),
+            Outcome::Failed(e) => {
+                note!(ctx.trace, "{name}: error: {e}");
+                failures.push(e);
+            }
+        }
+        None
+    };
+    if !config.lookup_chain.is_empty() {
+        if let Some(s) = consider("lookup_chain", from_lookup_chain(ctx, &config.lookup_chain)) {
+            return Ok(Some(s));
+        }
+    }
+    if config.parse_docker_config {
+        if let Some(s) = consider("docker config", docker_config::lookup(ctx, target)) {
+            return Ok(Some(s));
+        }
+    }
+    if config.parse_podman_config {
+        if let Some(s) = consider("podman auth.json", auth_json::lookup(ctx, target)) {
+            return Ok(Some(s));
+        }
+    }
+    match failures.into_iter().next() {
+        Some(e) => Err(e.context(format!("no credential for {}", target.registry))),
+        None => Ok(None),
+    }
+}
+
+fn from_lookup_chain(ctx: &Context, chain: &LookupChain) -> Outcome<Sourced> {
+    let mut failures = Vec::new();
+    let mut get = |binding: &str| match chain.lookup(ctx, binding) {
+        Ok(found) => Some(found),
+        Err(nf) => {
+            failures.extend(nf.failures);
+            None
+        }
+    };
+    let found = |credential, source: &str| {
+        Outcome::Found(Sourced {
+            credential,
+            source: format!("lookup_chain {source}"),
+        })
+    };
+    if chain.has_binding("registrytoken") {
+        if let Some(f) = get("registrytoken") {
+            return found(Credential::RegistryToken(f.secret), &f.source);
+        }
+    }
+    let username = if chain.has_binding("username") {
+        get("username")
+    } else {
+        None
+    };
+    if chain.has_binding("identitytoken") {
+        if let Some(f) = get("identitytoken") {
+            let username = username.map(|u| u.secret.expose().to_string());
+            return found(
+                Credential::IdentityToken {
+                    username,
+                    token: f.secret,
+                },
+                &f.source,
+            );
+        }
+    }
+    if chain.has_binding("auth") {
+        if let Some(f) = get("auth") {
+            return match Credential::from_auth(&f.secret) {
+                Ok(c) => found(c, &f.source),
+                Err(why) => {
+                    Outcome::Failed(Error::new(format!("lookup_chain {}: auth {why}", f.source)))
+                }
+            };
+        }
+    }
+    if chain.has_binding("password") {
+        if let Some(p) = get("password") {
+            return match username {
+                Some(u) => found(
+                    Credential::from_user_password(u.secret.expose(), p.secret),
+                    &format!("{} and {}", u.source, p.source),
+                ),
+                None => Outcome::Failed(
+                    Error::new(format!(
+                        "lookup_chain found a password ({}) but no username",
+                        p.source
+                    ))
+                    .hint("add a source with \"binding\": \"username\""),
+                ),
+            };
+        }
+    }
+    match failures.into_iter().next() {
+        Some(e) => Outcome::Failed(e),
+        None => Outcome::Missing("nothing found".into()),
+    }
+}

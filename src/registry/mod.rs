@@ -1,0 +1,114 @@
+//! Container registries: which repository a URL names, the credentials a registry takes, and
+//! the token exchange its `WWW-Authenticate` challenge asks for.
+
+use base64::Engine;
+
+use crate::secret::Secret;
+
+pub mod challenge;
+pub mod reference;
+pub mod token;
+
+/// A registry credential, as docker and podman store them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// Username and password (or a personal access token used as password).
+    Basic { username: String, password: Secret },
+    /// An OAuth2 refresh token (docker's `identitytoken`), exchanged with a `POST` to the realm.
+    IdentityToken {
+        username: Option<String>,
+        token: Secret,
+    },
+    /// A bearer token sent to the registry as it is (docker's `registrytoken`).
+    RegistryToken(Secret),
+}
+
+impl Credential {
+    /// From docker's `auth` field: base64 of `user:password`, split at the first `:`.
+    pub fn from_auth(auth: &Secret) -> Result<Credential, String> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(auth.expose().trim())
+            .map_err(|_| "is not valid base64".to_string())?;
+        let text = String::from_utf8(bytes).map_err(|_| "is not UTF-8 once decoded".to_string())?;
+        let (user, pass) = text
+            .split_once(':')
+            .ok_or_else(|| "does not decode to user:password".to_string())?;
+        Ok(Credential::from_user_password(user, Secret::new(pass)))
+    }
+
+    /// `<token>` as the username means the password is an identity token (docker's rule).
+    pub fn from_user_password(username: &str, password: Secret) -> Credential {
+        if username == "<token>" {
+            Credential::IdentityToken {
+                username: None,
+                token: password,
+            }
+        } else {
+            Credential::Basic {
+                username: username.to_string(),
+                password,
+            }
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Credential::Basic { .. } => "username/password",
+            Credential::IdentityToken { .. } => "identity token",
+            Credential::RegistryToken(_) => "registry token",
+        }
+    }
+
+    /// Identifies the credential in cache keys without revealing it.
+    pub fn fingerprint(&self) -> String {
+        let material = match self {
+            Credential::Basic { username, password } => {
+                format!("basic\0{username}\0{}", password.expose())
+            }
+            Credential::IdentityToken { username, token } => format!(
+                "identity\0{}\0{}",
+                username.as_deref().unwrap_or(""),
+                token.expose()
+            ),
+            Credential::RegistryToken(t) => format!("registry\0{}", t.expose()),
+        };
+        Secret::new(material).fingerprint()
+    }
+
+    /// `Basic base64(user:password)`, for Basic challenges and token GETs.
+    pub fn basic_header(username: &str, password: &Secret) -> Secret {
+        let raw = format!("{username}:{}", password.expose());
+        Secret::new(format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        ))
+    }
+}
+
+/// A credential and where it came from ("docker config credsStore 'pass'").
+#[derive(Debug, Clone)]
+pub struct Sourced {
+    pub credential: Credential,
+    pub source: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_field_decoding() {
+        let auth = Secret::new("dXNlcjpwYTpzcw=="); // user:pa:ss
+        assert_eq!(
+            Credential::from_auth(&auth).unwrap(),
+            Credential::Basic {
+                username: "user".into(),
+                password: Secret::new("pa:ss")
+            }
+        );
+        assert!(Credential::from_auth(&Secret::new("!!")).is_err());
+        assert!(Credential::from_auth(&Secret::new("dXNlcg==")).is_err()); // "user"
+        let tok = Credential::from_auth(&Secret::new("PHRva2VuPjpyZWZyZXNo")).unwrap(); // <token>:refresh
+        assert!(matches!(tok, Credential::IdentityToken { .. }));
+    }
+}
