@@ -20,6 +20,7 @@ artifact servers.
 
 Usage:
   credential-helper get            read {\"uri\": \"...\"} on stdin, print the headers as JSON
+  credential-helper cache-clear    empty the token cache
   credential-helper --help         show this help
   credential-helper --version      show the version
 
@@ -76,6 +77,24 @@ pub fn main(
                     {
                         return 1;
                     }
+                    0
+                }
+                Err(e) => report(stderr, &e),
+            }
+        }
+        Some("cache-clear") => {
+            if let Some(extra) = rest.first() {
+                return usage_error(
+                    stderr,
+                    &format!("`cache-clear` takes no arguments, got {extra:?}"),
+                );
+            }
+            let Some(dir) = crate::cache::Cache::dir(&env) else {
+                return report(stderr, &Error::new("no cache directory (HOME is not set)"));
+            };
+            match crate::cache::Cache::clear(&dir) {
+                Ok(n) => {
+                    let _ = writeln!(stdout, "removed {n} cache files from {}", dir.display());
                     0
                 }
                 Err(e) => report(stderr, &e),

@@ -1,5 +1,6 @@
 //! What every helper is handed: the environment, the trace and the (lazy) HTTP client.
 
+use crate::cache::Cache;
 use crate::env::Env;
 use crate::http::Http;
 use crate::trace::Trace;
@@ -8,11 +9,19 @@ pub struct Context {
     pub env: Env,
     pub trace: Trace,
     pub http: Http,
+    /// `None` when disabled.
+    pub cache: Option<Cache>,
 }
 
 impl Context {
     pub fn new(env: Env, trace: Trace) -> Context {
         let http = Http::new(&env);
-        Context { env, trace, http }
+        let cache = Cache::from_env(&env);
+        Context {
+            env,
+            trace,
+            http,
+            cache,
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! decides what to do without I/O, a helper in [`helpers`] runs it with secrets from
 //! [`sources`], and [`protocol`] writes the answer.
 
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod context;

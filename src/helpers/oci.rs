@@ -2,7 +2,9 @@
 //! auth.json), performs the token exchange the registry's challenge asks for, and answers
 //! `Authorization` (plus `Accept` for manifests, which Bazel's downloader does not send).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+use crate::cache::Cache;
 
 use crate::config::Pattern;
 use crate::context::Context;
@@ -58,6 +60,9 @@ pub struct Config {
     /// A PEM CA bundle for a registry with a private CA; system roots stay trusted.
     #[serde(default)]
     pub ca_cert_path: Option<String>,
+    /// Share exchanged tokens across processes through the on-disk cache.
+    #[serde(default = "yes")]
+    pub cache: bool,
     #[serde(skip)]
     realm_patterns: Vec<Pattern>,
 }
@@ -158,57 +163,160 @@ fn bearer(token: &Secret) -> Secret {
     Secret::new(format!("Bearer {}", token.expose()))
 }
 
-/// Pings `/v2/` and answers its challenge.
+/// What a registry's `/v2/` said about authentication.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "scheme", rename_all = "lowercase")]
+enum Auth {
+    /// 200: no authentication.
+    Open,
+    Basic,
+    Bearer {
+        challenge: Challenge,
+    },
+}
+
+/// How long a registry's challenge is remembered; a stale one is forgotten on failure anyway.
+const CHALLENGE_TTL: i64 = 24 * 3600;
+
+/// Answers the registry's challenge, remembered or from a `/v2/` ping; bearer tokens come from
+/// the cache when possible, and concurrent processes share one exchange.
 fn authorize(
     ctx: &Context,
     target: &Target,
     config: &Config,
     credential: Option<&Sourced>,
 ) -> Result<(Option<Secret>, Option<i64>)> {
-    let Some(challenge) = ping(ctx, target)? else {
-        note!(
-            ctx.trace,
-            "registry {} needs no authentication",
-            target.registry
-        );
-        return Ok((None, None));
+    let cache = ctx.cache.as_ref().filter(|_| config.cache);
+    if cache.is_none() {
+        note!(ctx.trace, "cache: bypass");
+    }
+    let now = ctx.env.now();
+    let challenge_key = Cache::key(&["challenge", &target.base_url()]);
+    let remembered = cache
+        .and_then(|c| c.get::<Auth>(&challenge_key, now))
+        .map(|(a, _)| a);
+    if let Some(auth @ (Auth::Open | Auth::Basic)) = &remembered {
+        note!(ctx.trace, "challenge: remembered {auth:?}, no ping");
+        return answer_static(ctx, target, auth, credential);
+    }
+
+    let fingerprint = credential.map_or("anonymous".to_string(), |c| c.credential.fingerprint());
+    let scope = target.pull_scope();
+    let token_key = Cache::key(&["token", &target.base_url(), &scope, &fingerprint]);
+    let cached = |what: &str| -> Option<(Option<Secret>, Option<i64>)> {
+        let (token, expires) = cache?.get::<CachedToken>(&token_key, now)?;
+        note!(ctx.trace, "cache: {what} for {} {scope}", target.registry);
+        Some((Some(bearer(&Secret::new(token.token))), Some(expires)))
     };
-    match challenge.scheme.as_str() {
-        "basic" => match credential.map(|c| &c.credential) {
-            Some(Credential::Basic { username, password }) => {
-                note!(
-                    ctx.trace,
-                    "Basic challenge: answering with the credential directly"
-                );
-                Ok((Some(Credential::basic_header(username, password)), None))
+    if let Some(hit) = cached("hit") {
+        return Ok(hit);
+    }
+    if cache.is_some() {
+        note!(ctx.trace, "cache: miss for {} {scope}", target.registry);
+    }
+    let _guard = cache.map(|c| c.lock(&token_key));
+    if let Some(hit) = cached("hit after waiting for another process") {
+        return Ok(hit);
+    }
+
+    let (auth, was_remembered) = match remembered {
+        Some(auth) => {
+            note!(ctx.trace, "challenge: remembered, no ping");
+            (auth, true)
+        }
+        None => (ping(ctx, target)?, false),
+    };
+    if let (Some(cache), false) = (cache, was_remembered) {
+        let _ = cache.put(&challenge_key, &auth, now + CHALLENGE_TTL);
+    }
+    let Auth::Bearer { challenge } = &auth else {
+        return answer_static(ctx, target, &auth, credential);
+    };
+    let exchange = |challenge: &Challenge| {
+        Exchange {
+            target,
+            challenge,
+            scope: scope.clone(),
+            credential,
+            method: config.token_exchange_method,
+            insecure: config.insecure,
+            allowed_realm_hosts: &config.realm_patterns,
+        }
+        .run(ctx)
+    };
+    let token = match exchange(challenge) {
+        Ok(t) => t,
+        Err(e) if was_remembered => {
+            // The registry may have moved its realm: forget, ping again, retry once.
+            note!(
+                ctx.trace,
+                "exchange with the remembered challenge failed ({e}); pinging again"
+            );
+            if let Some(c) = cache {
+                c.remove(&challenge_key);
             }
-            Some(other) => Err(Error::new(format!(
-                "registry {} asks for Basic auth, but the credential from {} is an {}",
-                target.registry,
-                credential.map(|c| c.source.as_str()).unwrap_or(""),
-                other.kind()
-            ))
-            .hint("store a username and password for this registry")),
-            None => Ok((None, None)),
-        },
+            let auth = ping(ctx, target)?;
+            if let Some(c) = cache {
+                let _ = c.put(&challenge_key, &auth, now + CHALLENGE_TTL);
+            }
+            match &auth {
+                Auth::Bearer { challenge } => exchange(challenge)?,
+                other => return answer_static(ctx, target, other, credential),
+            }
+        }
+        Err(e) => return Err(e),
+    };
+    if let Some(c) = cache {
+        let value = CachedToken {
+            token: token.token.expose().to_string(),
+        };
+        if let Err(e) = c.put(&token_key, &value, token.expires) {
+            note!(ctx.trace, "cache: {e}");
+        }
+    }
+    Ok((Some(bearer(&token.token)), Some(token.expires)))
+}
+
+#[derive(Serialize, Deserialize)]
+struct CachedToken {
+    token: String,
+}
+
+/// Open registries get nothing; Basic challenges get the credential itself.
+fn answer_static(
+    ctx: &Context,
+    target: &Target,
+    auth: &Auth,
+    credential: Option<&Sourced>,
+) -> Result<(Option<Secret>, Option<i64>)> {
+    match (auth, credential.map(|c| &c.credential)) {
+        (Auth::Basic, Some(Credential::Basic { username, password })) => {
+            note!(
+                ctx.trace,
+                "Basic challenge: answering with the credential directly"
+            );
+            Ok((Some(Credential::basic_header(username, password)), None))
+        }
+        (Auth::Basic, Some(other)) => Err(Error::new(format!(
+            "registry {} asks for Basic auth, but the credential from {} is an {}",
+            target.registry,
+            credential.map(|c| c.source.as_str()).unwrap_or(""),
+            other.kind()
+        ))
+        .hint("store a username and password for this registry")),
         _ => {
-            let token = Exchange {
-                target,
-                challenge: &challenge,
-                scope: target.pull_scope(),
-                credential,
-                method: config.token_exchange_method,
-                insecure: config.insecure,
-                allowed_realm_hosts: &config.realm_patterns,
-            }
-            .run(ctx)?;
-            Ok((Some(bearer(&token.token)), Some(token.expires)))
+            note!(
+                ctx.trace,
+                "registry {} needs no credential here",
+                target.registry
+            );
+            Ok((None, None))
         }
     }
 }
 
-/// `GET /v2/`: `None` when the registry is open, else its first Bearer or Basic challenge.
-fn ping(ctx: &Context, target: &Target) -> Result<Option<Challenge>> {
+/// `GET /v2/`: open, or its first Bearer or Basic challenge.
+fn ping(ctx: &Context, target: &Target) -> Result<Auth> {
     let url = url::Url::parse(&format!("{}/v2/", target.base_url())).map_err(|e| {
         Error::new(format!(
             "invalid registry address {}: {e}",
@@ -222,7 +330,7 @@ fn ping(ctx: &Context, target: &Target) -> Result<Option<Challenge>> {
         .map_err(|e| e.context(format!("registry {}", target.registry)))?;
     note!(ctx.trace, "ping answered {}", response.status);
     if response.is_success() {
-        return Ok(None);
+        return Ok(Auth::Open);
     }
     if response.status != 401 {
         return Err(Error::new(format!(
@@ -234,16 +342,17 @@ fn ping(ctx: &Context, target: &Target) -> Result<Option<Challenge>> {
         .hint("check that the URL points at a container registry"));
     }
     let challenges = challenge::parse_all(response.header_values("www-authenticate"));
-    challenges
+    match challenges
         .into_iter()
         .find(|c| c.scheme == "bearer" || c.scheme == "basic")
-        .map(Some)
-        .ok_or_else(|| {
-            Error::new(format!(
-                "registry {} answered 401 without a Bearer or Basic challenge",
-                target.registry
-            ))
-        })
+    {
+        Some(c) if c.scheme == "basic" => Ok(Auth::Basic),
+        Some(challenge) => Ok(Auth::Bearer { challenge }),
+        None => Err(Error::new(format!(
+            "registry {} answered 401 without a Bearer or Basic challenge",
+            target.registry
+        ))),
+    }
 }
 
 /// The first credential found: lookup chain, then docker config, then podman auth.json. A
