@@ -191,10 +191,10 @@ impl Entry {
                 return false;
             }
         }
-        if let Some(path) = &self.path {
-            if !path.is_match(url.path()) {
-                return false;
-            }
+        if let Some(path) = &self.path
+            && !path.is_match(url.path())
+        {
+            return false;
         }
         true
     }
@@ -268,14 +268,13 @@ fn parse_entry(index: usize, value: &Value, problems: &mut Vec<String>) -> Optio
         }
     }
     let scheme = string_field(obj, "scheme", &at, problems);
-    if let Some(s) = &scheme {
-        if !s
+    if let Some(s) = &scheme
+        && (!s
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-            || s.is_empty()
-        {
-            problems.push(format!("{}: {s:?} is not a URL scheme", at("scheme")));
-        }
+            || s.is_empty())
+    {
+        problems.push(format!("{}: {s:?} is not a URL scheme", at("scheme")));
     }
     let host = pattern_field(obj, "host", Pattern::host, &at, problems);
     let path = pattern_field(obj, "path", Pattern::path, &at, problems);

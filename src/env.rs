@@ -137,10 +137,10 @@ impl Env {
     /// Expands `~/` (home) and `%workspace%/` (the working directory) at the start of a path;
     /// a relative path is relative to the working directory.
     pub fn expand_path(&self, path: &str) -> PathBuf {
-        if let Some(rest) = path.strip_prefix("~/") {
-            if let Some(home) = self.home() {
-                return home.join(rest);
-            }
+        if let Some(rest) = path.strip_prefix("~/")
+            && let Some(home) = self.home()
+        {
+            return home.join(rest);
         }
         if let Some(rest) = path.strip_prefix("%workspace%/") {
             return self.cwd.join(rest);

@@ -32,13 +32,14 @@ pub fn plan<'c>(
 ) -> Result<Plan<'c>> {
     let Some(entry) = config.find(url) else {
         // Without a config file, unknown hosts may still be registries, if the user says so.
-        if config.origin == Origin::Defaults && env.var(vars::GUESS_OCI_REGISTRY) == Some("1") {
-            if let Some(p) = oci::plan(url, guessed)? {
-                return Ok(Plan {
-                    entry: None,
-                    action: Action::Oci(p),
-                });
-            }
+        if config.origin == Origin::Defaults
+            && env.var(vars::GUESS_OCI_REGISTRY) == Some("1")
+            && let Some(p) = oci::plan(url, guessed)?
+        {
+            return Ok(Plan {
+                entry: None,
+                action: Action::Oci(p),
+            });
         }
         return Ok(Plan {
             entry: None,

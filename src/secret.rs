@@ -51,6 +51,12 @@ impl From<String> for Secret {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,11 +69,5 @@ mod tests {
         assert_eq!(format!("{:?}", Some(&s)), "Some(Secret(<redacted>))");
         assert_eq!(s.expose(), "hunter2");
         assert_ne!(s.fingerprint(), Secret::new("hunter3").fingerprint());
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Secret {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
-        String::deserialize(d).map(Secret)
     }
 }

@@ -371,20 +371,20 @@ fn find_credential(ctx: &Context, plan: &Plan) -> Result<Option<Sourced>> {
         }
         None
     };
-    if !config.lookup_chain.is_empty() {
-        if let Some(s) = consider("lookup_chain", from_lookup_chain(ctx, &config.lookup_chain)) {
-            return Ok(Some(s));
-        }
+    if !config.lookup_chain.is_empty()
+        && let Some(s) = consider("lookup_chain", from_lookup_chain(ctx, &config.lookup_chain))
+    {
+        return Ok(Some(s));
     }
-    if config.parse_docker_config {
-        if let Some(s) = consider("docker config", docker_config::lookup(ctx, target)) {
-            return Ok(Some(s));
-        }
+    if config.parse_docker_config
+        && let Some(s) = consider("docker config", docker_config::lookup(ctx, target))
+    {
+        return Ok(Some(s));
     }
-    if config.parse_podman_config {
-        if let Some(s) = consider("podman auth.json", auth_json::lookup(ctx, target)) {
-            return Ok(Some(s));
-        }
+    if config.parse_podman_config
+        && let Some(s) = consider("podman auth.json", auth_json::lookup(ctx, target))
+    {
+        return Ok(Some(s));
     }
     match failures.into_iter().next() {
         Some(e) => Err(e.context(format!("no credential for {}", target.registry))),
@@ -407,54 +407,54 @@ fn from_lookup_chain(ctx: &Context, chain: &LookupChain) -> Outcome<Sourced> {
             source: format!("lookup_chain {source}"),
         })
     };
-    if chain.has_binding("registrytoken") {
-        if let Some(f) = get("registrytoken") {
-            return found(Credential::RegistryToken(f.secret), &f.source);
-        }
+    if chain.has_binding("registrytoken")
+        && let Some(f) = get("registrytoken")
+    {
+        return found(Credential::RegistryToken(f.secret), &f.source);
     }
     let username = if chain.has_binding("username") {
         get("username")
     } else {
         None
     };
-    if chain.has_binding("identitytoken") {
-        if let Some(f) = get("identitytoken") {
-            let username = username.map(|u| u.secret.expose().to_string());
-            return found(
-                Credential::IdentityToken {
-                    username,
-                    token: f.secret,
-                },
-                &f.source,
-            );
-        }
+    if chain.has_binding("identitytoken")
+        && let Some(f) = get("identitytoken")
+    {
+        let username = username.map(|u| u.secret.expose().to_string());
+        return found(
+            Credential::IdentityToken {
+                username,
+                token: f.secret,
+            },
+            &f.source,
+        );
     }
-    if chain.has_binding("auth") {
-        if let Some(f) = get("auth") {
-            return match Credential::from_auth(&f.secret) {
-                Ok(c) => found(c, &f.source),
-                Err(why) => {
-                    Outcome::Failed(Error::new(format!("lookup_chain {}: auth {why}", f.source)))
-                }
-            };
-        }
+    if chain.has_binding("auth")
+        && let Some(f) = get("auth")
+    {
+        return match Credential::from_auth(&f.secret) {
+            Ok(c) => found(c, &f.source),
+            Err(why) => {
+                Outcome::Failed(Error::new(format!("lookup_chain {}: auth {why}", f.source)))
+            }
+        };
     }
-    if chain.has_binding("password") {
-        if let Some(p) = get("password") {
-            return match username {
-                Some(u) => found(
-                    Credential::from_user_password(u.secret.expose(), p.secret),
-                    &format!("{} and {}", u.source, p.source),
-                ),
-                None => Outcome::Failed(
-                    Error::new(format!(
-                        "lookup_chain found a password ({}) but no username",
-                        p.source
-                    ))
-                    .hint("add a source with \"binding\": \"username\""),
-                ),
-            };
-        }
+    if chain.has_binding("password")
+        && let Some(p) = get("password")
+    {
+        return match username {
+            Some(u) => found(
+                Credential::from_user_password(u.secret.expose(), p.secret),
+                &format!("{} and {}", u.source, p.source),
+            ),
+            None => Outcome::Failed(
+                Error::new(format!(
+                    "lookup_chain found a password ({}) but no username",
+                    p.source
+                ))
+                .hint("add a source with \"binding\": \"username\""),
+            ),
+        };
     }
     match failures.into_iter().next() {
         Some(e) => Outcome::Failed(e),

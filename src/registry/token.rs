@@ -176,11 +176,12 @@ impl Exchange<'_> {
             return Err(Error::new(format!("token realm {realm} is not http(s)")));
         }
         let service = self.challenge.param("service");
-        let use_oauth2 = match (self.method, self.credential.map(|c| &c.credential)) {
-            (_, Some(Credential::IdentityToken { .. })) => true,
-            (Method::Oauth2, Some(Credential::Basic { .. })) => true,
-            _ => false,
-        };
+        // An identity token can only be used through OAuth2.
+        let use_oauth2 = matches!(
+            (self.method, self.credential.map(|c| &c.credential)),
+            (_, Some(Credential::IdentityToken { .. }))
+                | (Method::Oauth2, Some(Credential::Basic { .. }))
+        );
         if use_oauth2 {
             let response = self.post(ctx, &realm, service)?;
             if response.status != 404 {
