@@ -1,6 +1,8 @@
 mod support;
 
+mod cache;
 mod core;
+mod oci;
 
 use std::collections::BTreeMap;
 use std::time::Instant;
