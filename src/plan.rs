@@ -79,4 +79,88 @@ mod tests {
         assert!(matches!(p("https://a.com/").action, Action::NoHeaders(_)));
         assert!(matches!(p("https://b.com:443/x").action, Action::Header(_)));
     }
+
+    #[test]
+    fn built_in_defaults_route_well_known_hosts() {
+        let config = Config::defaults().unwrap();
+        let guessed = oci::Config::default();
+        let env = test_env(&[]);
+        let helper = |u: &str| -> &'static str {
+            let url = url::Url::parse(u).unwrap();
+            match plan(&url, &config, &guessed, &env).unwrap().action {
+                Action::NoHeaders(_) => "none",
+                Action::Header(_) => "header",
+                Action::Oci(_) => "oci",
+            }
+        };
+        let table = [
+            (
+                "https://index.docker.io/v2/library/ubuntu/manifests/22.04",
+                "oci",
+            ),
+            (
+                "https://registry-1.docker.io/v2/library/ubuntu/blobs/sha256:ab",
+                "oci",
+            ),
+            ("https://ghcr.io/v2/org/img/manifests/v1", "oci"),
+            ("https://gcr.io/v2/p/img/manifests/v1", "oci"),
+            ("https://us-docker.pkg.dev/v2/p/r/img/manifests/v1", "oci"),
+            (
+                "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com/v2/img/manifests/v1",
+                "oci",
+            ),
+            ("https://myreg.azurecr.io/v2/img/manifests/v1", "oci"),
+            ("https://quay.io/v2/ns/img/manifests/v1", "oci"),
+            ("https://public.ecr.aws/v2/ns/img/manifests/v1", "oci"),
+            ("https://ghcr.io/token?scope=x", "none"),
+            (
+                "https://remote.buildbuddy.io/build.bazel.remote.execution.v2.Execution",
+                "header",
+            ),
+            ("https://example.com/v2/x/manifests/1", "none"),
+            (
+                "https://github.com/bazelbuild/bazel/releases/download/7.0.0/x",
+                "none",
+            ),
+        ];
+        for (url, want) in table {
+            assert_eq!(helper(url), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn ghcr_defaults_read_github_tokens() {
+        let config = Config::defaults().unwrap();
+        let entry = config
+            .find(&url::Url::parse("https://ghcr.io/v2/a/manifests/1").unwrap())
+            .unwrap();
+        let HelperConfig::Oci(c) = &entry.helper else {
+            panic!("ghcr.io must use the oci helper")
+        };
+        let names: Vec<_> = c.lookup_chain.0.iter().map(|s| s.describe()).collect();
+        assert_eq!(
+            names[..4],
+            [
+                "env GHCR_TOKEN",
+                "env GH_TOKEN",
+                "env GITHUB_TOKEN",
+                "env GITHUB_ACTOR"
+            ]
+        );
+    }
+
+    #[test]
+    fn guessing_registries_is_opt_in() {
+        let config = Config::defaults().unwrap();
+        let guessed = oci::Config::default();
+        let url = url::Url::parse("https://registry.corp.example/v2/a/manifests/1").unwrap();
+        let off = plan(&url, &config, &guessed, &test_env(&[])).unwrap();
+        assert!(matches!(off.action, Action::NoHeaders(_)));
+        let env = test_env(&[(vars::GUESS_OCI_REGISTRY, "1")]);
+        let on = plan(&url, &config, &guessed, &env).unwrap();
+        assert!(matches!(on.action, Action::Oci(_)));
+        let other = url::Url::parse("https://registry.corp.example/file.tgz").unwrap();
+        let other = plan(&other, &config, &guessed, &env).unwrap();
+        assert!(matches!(other.action, Action::NoHeaders(_)));
+    }
 }

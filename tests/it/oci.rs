@@ -449,9 +449,9 @@ fn lookup_chain_env_variables_come_first() {
 fn sources_can_be_switched_off() {
     let (registry, image) = token_registry();
     let mut bazel = Bazel::new();
-    bazel.config(&format!(
-        r#"{{"urls":[{{"host":"127.0.0.1","helper":"oci","config":{{"parse_docker_config":false}}}}]}}"#
-    ));
+    bazel.config(
+        r#"{"urls":[{"host":"127.0.0.1","helper":"oci","config":{"parse_docker_config":false}}]}"#,
+    );
     docker_auth(
         &bazel,
         &registry,
@@ -737,4 +737,23 @@ fn cache_disabled_still_works() {
         "one exchange per call without a cache"
     );
     assert!(!bazel.home().join(".cache/credential-helper").exists());
+}
+
+#[test]
+fn without_config_unknown_registries_only_when_guessing_is_on() {
+    let registry = Registry::basic("alice", "pw");
+    let image = registry.push_image("team/app", "v1");
+    let mut bazel = Bazel::new();
+    docker_auth(
+        &bazel,
+        &registry,
+        &format!(r#"{{"auth":"{}"}}"#, b64("alice:pw")),
+    );
+    let uri = registry.manifest_uri(&image.repo, &image.tag);
+    assert!(
+        bazel.get(&uri).success().headers.is_empty(),
+        "127.0.0.1 is no well-known registry"
+    );
+    bazel.env("CREDENTIAL_HELPER_GUESS_OCI_REGISTRY", "1");
+    pull(&bazel, &registry, &image);
 }
