@@ -434,3 +434,31 @@ fn debug_log_explains_without_revealing_secrets() {
     }
     assert!(!out.stderr.contains("very-secret-canary"), "{out}");
 }
+
+#[test]
+fn bundled_example_config_works_as_written() {
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/.credential-helper.json.example"
+    );
+    let mut bazel = Bazel::new();
+    bazel
+        .env("CREDENTIAL_HELPER_CONFIG_FILE", example)
+        .env("EXAMPLE_CACHE_KEY", "demo-key");
+    let answer = bazel.get("https://cache.example.com/ac/0123").success();
+    assert_eq!(answer.header("x-api-key"), Some("demo-key"));
+    assert!(
+        bazel
+            .get("https://public.example.com/x")
+            .success()
+            .headers
+            .is_empty()
+    );
+    // The same command line the README gives, through a shell.
+    let readme = include_str!("../../README.md");
+    assert!(readme.contains("CREDENTIAL_HELPER_CONFIG_FILE=.credential-helper.json.example"));
+    let bazelrc = include_str!("../../examples/bazelrc");
+    assert!(
+        bazelrc.contains("--credential_helper=") && bazelrc.contains("OCI_GET_TOKEN_ALLOW_FAIL=1")
+    );
+}
