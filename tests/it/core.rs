@@ -454,7 +454,7 @@ fn bundled_example_config_works_as_written() {
             .headers
             .is_empty()
     );
-    // The same command line the README gives, through a shell.
+    // The README's quick start uses this file and variable.
     let readme = include_str!("../../README.md");
     assert!(readme.contains("CREDENTIAL_HELPER_CONFIG_FILE=.credential-helper.json.example"));
     let bazelrc = include_str!("../../examples/bazelrc");
