@@ -359,7 +359,7 @@ fn config_errors_name_file_entry_and_field() {
     ];
     for (json, want) in cases {
         let mut bazel = Bazel::new();
-        bazel.config(json);
+        bazel.bad_config(json);
         let err = bazel.get(URIS[0]).failure();
         let file = bazel.workspace().join(".credential-helper.json");
         assert!(
@@ -461,4 +461,28 @@ fn bundled_example_config_works_as_written() {
     assert!(
         bazelrc.contains("--credential_helper=") && bazelrc.contains("OCI_GET_TOKEN_ALLOW_FAIL=1")
     );
+}
+
+#[test]
+fn schema_accepts_the_example_and_rejects_broken_configs() {
+    let example = include_str!("../../.credential-helper.json.example");
+    crate::support::schema::validate(example).unwrap();
+    let defaults = include_str!("../../src/config/defaults.json");
+    crate::support::schema::validate(defaults).unwrap();
+    for bad in [
+        r#"{"urls":[]}"#,
+        r#"{}"#,
+        r#"{"urls":[{"helper":"nope"}]}"#,
+        r#"{"urls":[{"helper":"null","hots":"x"}]}"#,
+        r#"{"urls":[{"helper":"null","config":{"x":1}}]}"#,
+        r#"{"urls":[{"helper":"header","config":{"lookup_chain":[{"source":"env","name":"X"}]}}]}"#,
+        r#"{"urls":[{"helper":"header","config":{"header_name":"k","lookup_chain":[{"source":"env","nam":"X"}]}}]}"#,
+        r#"{"urls":[{"helper":"oci","config":{"token_exchange_method":"magic"}}]}"#,
+        r#"{"urls":[{"helper":"oci","config":{"parse_docker":true}}]}"#,
+    ] {
+        assert!(
+            crate::support::schema::validate(bad).is_err(),
+            "schema accepted {bad}"
+        );
+    }
 }

@@ -707,7 +707,7 @@ fn oci_config_errors() {
         (r#"{"parse_docker":true}"#, "unknown field `parse_docker`"),
     ] {
         let mut bazel = Bazel::new();
-        bazel.config(&format!(
+        bazel.bad_config(&format!(
             r#"{{"urls":[{{"helper":"oci","config":{config}}}]}}"#
         ));
         let err = bazel.get("https://r.example/v2/a/manifests/1").failure();

@@ -6,6 +6,7 @@
 
 pub mod http_server;
 pub mod registry;
+pub mod schema;
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -98,8 +99,18 @@ impl Bazel {
         self
     }
 
-    /// Writes `workspace/.credential-helper.json`.
+    /// Writes `workspace/.credential-helper.json`, which must be valid against the shipped
+    /// JSON Schema: every config the tests use doubles as a schema test.
     pub fn config(&mut self, json: &str) -> &mut Self {
+        if let Err(e) = schema::validate(json) {
+            panic!("config does not match schema/credential-helper.schema.json: {e}\n{json}");
+        }
+        self.write("workspace/.credential-helper.json", json);
+        self
+    }
+
+    /// Writes a config the binary must reject, skipping the schema check.
+    pub fn bad_config(&mut self, json: &str) -> &mut Self {
         self.write("workspace/.credential-helper.json", json);
         self
     }
