@@ -20,6 +20,9 @@ artifact servers.
 
 Usage:
   credential-helper get            read {\"uri\": \"...\"} on stdin, print the headers as JSON
+  credential-helper explain <url>  show how `get` would answer a URL, secrets redacted
+  credential-helper check-config [<file>]
+                                   validate a config file, listing every problem
   credential-helper cache-clear    empty the token cache
   credential-helper --help         show this help
   credential-helper --version      show the version
@@ -67,6 +70,9 @@ pub fn main(
             let ctx = Context::new(env, trace);
             match get(&ctx, stdin) {
                 Ok(response) => {
+                    for line in response.redacted_lines() {
+                        note!(ctx.trace, "answer header {line}");
+                    }
                     // One write of the whole answer: never a half-written object.
                     let mut line = response.to_json();
                     line.push('\n');
@@ -82,6 +88,15 @@ pub fn main(
                 Err(e) => report(stderr, &e),
             }
         }
+        Some("explain") => match rest {
+            [uri] => explain(env, uri, stdout),
+            _ => usage_error(stderr, "`explain` takes one URL"),
+        },
+        Some("check-config") => match rest {
+            [] => check_config(&env, None, stdout),
+            [path] => check_config(&env, Some(path), stdout),
+            _ => usage_error(stderr, "`check-config` takes at most one file"),
+        },
         Some("cache-clear") => {
             if let Some(extra) = rest.first() {
                 return usage_error(
@@ -135,16 +150,93 @@ pub fn answer(ctx: &Context, url: &url::Url) -> Result<Response> {
         Some(entry) => note!(ctx.trace, "matched {}", entry.describe()),
         None => note!(ctx.trace, "no entry matched"),
     }
-    let response = match plan.action {
+    match plan.action {
         Action::NoHeaders(why) => {
             note!(ctx.trace, "no headers: {why}");
-            Response::empty()
+            Ok(Response::empty())
         }
-        Action::Header(c) => helpers::header::run(ctx, c)?,
-        Action::Oci(p) => helpers::oci::run(ctx, &p)?,
-    };
-    for line in response.redacted_lines() {
-        note!(ctx.trace, "answer header {line}");
+        Action::Header(c) => helpers::header::run(ctx, c),
+        Action::Oci(p) => helpers::oci::run(ctx, &p),
     }
-    Ok(response)
+}
+
+/// `explain <url>`: runs what `get` would, recording every decision, and prints them for a
+/// person with secrets redacted. Exit 0 exactly when `get` would succeed.
+fn explain(env: Env, uri: &str, stdout: &mut dyn Write) -> i32 {
+    let ctx = Context::new(env, Trace::recording());
+    let result = Request {
+        uri: uri.to_string(),
+    }
+    .url()
+    .and_then(|url| answer(&ctx, &url));
+    let mut out = format!("explain {uri}\n");
+    for line in ctx.trace.take() {
+        out.push_str(&format!("  {line}\n"));
+    }
+    let code = match result {
+        Ok(response) => {
+            out.push_str("result: `get` would succeed and answer:\n");
+            if response.headers.is_empty() {
+                out.push_str("  no headers ({\"headers\":{}})\n");
+            }
+            for line in response.redacted_lines() {
+                out.push_str(&format!("  {line}\n"));
+            }
+            if let Some(t) = response.expires {
+                out.push_str(&format!(
+                    "  expires {}\n",
+                    crate::protocol::format_rfc3339(t)
+                ));
+            }
+            0
+        }
+        Err(e) => {
+            out.push_str(&format!("result: `get` would fail: {e}\n"));
+            1
+        }
+    };
+    let _ = stdout.write_all(out.as_bytes());
+    code
+}
+
+/// `check-config [file]`: every problem of the config `get` would use (or of `file`).
+fn check_config(env: &Env, path: Option<&String>, stdout: &mut dyn Write) -> i32 {
+    let path = match path {
+        Some(p) => Some(env.expand_path(p)),
+        None => Config::locate(env),
+    };
+    let Some(path) = path else {
+        let _ = writeln!(
+            stdout,
+            "no config file (./{} or ${}): the built-in defaults are in use",
+            crate::config::FILE_NAME,
+            vars::CONFIG_FILE
+        );
+        return 0;
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = writeln!(stdout, "{}: cannot read: {e}", path.display());
+            return 1;
+        }
+    };
+    match Config::parse(&text, crate::config::Origin::File(path.clone())) {
+        Ok(config) => {
+            let _ = writeln!(
+                stdout,
+                "{}: ok ({} entries)",
+                path.display(),
+                config.entries.len()
+            );
+            0
+        }
+        Err(problems) => {
+            for p in &problems.list {
+                let _ = writeln!(stdout, "{}: {p}", path.display());
+            }
+            let _ = writeln!(stdout, "{} problem(s) found", problems.list.len());
+            1
+        }
+    }
 }

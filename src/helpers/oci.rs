@@ -246,11 +246,13 @@ fn authorize(
     };
     let token = match exchange(challenge) {
         Ok(t) => t,
-        Err(e) if was_remembered => {
-            // The registry may have moved its realm: forget, ping again, retry once.
+        // A refusal of our credential is final; anything else may mean the registry moved its
+        // realm: forget the challenge, ping again, retry once.
+        Err(failure) if was_remembered && !failure.refused => {
             note!(
                 ctx.trace,
-                "exchange with the remembered challenge failed ({e}); pinging again"
+                "exchange with the remembered challenge failed ({}); pinging again",
+                failure.error
             );
             if let Some(c) = cache {
                 c.remove(&challenge_key);
@@ -260,11 +262,11 @@ fn authorize(
                 let _ = c.put(&challenge_key, &auth, now + CHALLENGE_TTL);
             }
             match &auth {
-                Auth::Bearer { challenge } => exchange(challenge)?,
+                Auth::Bearer { challenge } => exchange(challenge).map_err(|f| f.error)?,
                 other => return answer_static(ctx, target, other, credential),
             }
         }
-        Err(e) => return Err(e),
+        Err(failure) => return Err(failure.error),
     };
     if let Some(c) = cache {
         let value = CachedToken {

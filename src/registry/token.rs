@@ -144,6 +144,23 @@ pub fn parse_response(body: &[u8], now: i64) -> Result<Token, String> {
     })
 }
 
+/// Why an exchange failed; `refused` when the realm answered 401/403 to our credential, which
+/// no retry with the same credential can fix.
+#[derive(Debug)]
+pub struct Failure {
+    pub error: Error,
+    pub refused: bool,
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Failure {
+        Failure {
+            error,
+            refused: false,
+        }
+    }
+}
+
 /// What the exchange needs to know about the registry and the request.
 pub struct Exchange<'a> {
     pub target: &'a Target,
@@ -157,7 +174,7 @@ pub struct Exchange<'a> {
 
 impl Exchange<'_> {
     /// Fetches a bearer token from the challenge's realm.
-    pub fn run(&self, ctx: &Context) -> Result<Token> {
+    pub fn run(&self, ctx: &Context) -> Result<Token, Failure> {
         let realm = self.challenge.param("realm").ok_or_else(|| {
             Error::new(format!(
                 "registry {} sent a Bearer challenge without a realm",
@@ -173,7 +190,7 @@ impl Exchange<'_> {
         if self.credential.is_some() {
             check_realm(&realm, self.target, self.insecure, self.allowed_realm_hosts)?;
         } else if !matches!(realm.scheme(), "https" | "http") {
-            return Err(Error::new(format!("token realm {realm} is not http(s)")));
+            return Err(Error::new(format!("token realm {realm} is not http(s)")).into());
         }
         let service = self.challenge.param("service");
         // An identity token can only be used through OAuth2.
@@ -284,7 +301,7 @@ impl Exchange<'_> {
         realm: &url::Url,
         method: &str,
         response: http::Response,
-    ) -> Result<Token> {
+    ) -> Result<Token, Failure> {
         let realm = http::redact_url(realm);
         let with = match self.credential {
             Some(c) => format!("with {} from {}", c.credential.kind(), c.source),
@@ -307,17 +324,20 @@ impl Exchange<'_> {
                 300..=399 => "the token realm redirected; redirects are not followed".into(),
                 _ => "the token server failed; try again later".into(),
             };
-            return Err(Error::new(format!(
-                "{} from token realm {realm} for repository {} {with}",
-                response.status, self.target.repository
-            ))
-            .hint(hint));
+            return Err(Failure {
+                error: Error::new(format!(
+                    "{} from token realm {realm} for repository {} {with}",
+                    response.status, self.target.repository
+                ))
+                .hint(hint),
+                refused: matches!(response.status, 401 | 403),
+            });
         }
         parse_response(&response.body, ctx.env.now()).map_err(|why| {
-            Error::new(format!(
+            Failure::from(Error::new(format!(
                 "token realm {realm} {why} for repository {} {with}",
                 self.target.repository
-            ))
+            )))
         })
     }
 }

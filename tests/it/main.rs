@@ -3,6 +3,7 @@ mod support;
 mod cache;
 mod core;
 mod oci;
+mod trust;
 
 use std::collections::BTreeMap;
 use std::time::Instant;

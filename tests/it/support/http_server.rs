@@ -95,6 +95,8 @@ enum Behaviour {
     Drop,
     /// Send the head at once, then the body one byte per interval.
     Trickle(Duration),
+    /// Send the head (with the full Content-Length) and only this many body bytes, then close.
+    Truncate(usize),
 }
 
 /// A response; build it with the constructors and chained setters.
@@ -150,6 +152,12 @@ impl Response {
     /// Send this response's body one byte per `interval` (a slow server).
     pub fn trickle(mut self, interval: Duration) -> Self {
         self.behaviour = Behaviour::Trickle(interval);
+        self
+    }
+
+    /// Cut the connection after `bytes` of the body (a reset mid-body).
+    pub fn truncated_after(mut self, bytes: usize) -> Self {
+        self.behaviour = Behaviour::Truncate(bytes);
         self
     }
 
@@ -292,6 +300,10 @@ fn serve(shared: &Shared, stream: TcpStream) {
             if !head_only {
                 let _ = writer.write_all(&response.body);
             }
+        }
+        Behaviour::Truncate(bytes) => {
+            let _ = writer.write_all(&head(&response));
+            let _ = writer.write_all(&response.body[..bytes.min(response.body.len())]);
         }
         Behaviour::Trickle(interval) => {
             let _ = writer.write_all(&head(&response));
