@@ -47,6 +47,14 @@ pub mod vars {
     pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
     /// Username sent to ghcr.io with a token (any non-empty value works).
     pub const GITHUB_ACTOR: &str = "GITHUB_ACTOR";
+    /// The gh CLI's config directory (holds `hosts.yml`).
+    pub const GH_CONFIG_DIR: &str = "GH_CONFIG_DIR";
+
+    /// Comma-separated cloud keychains to turn on for every oci entry (`ecr`, `gcp`, `azure`,
+    /// `github`; imgpkg's `gke` and `aks` are accepted too).
+    pub const ACTIVE_KEYCHAINS: &str = "CREDENTIAL_HELPER_ACTIVE_KEYCHAINS";
+    /// imgpkg's name for the same setting.
+    pub const IMGPKG_ACTIVE_KEYCHAINS: &str = "IMGPKG_ACTIVE_KEYCHAINS";
 }
 
 /// A snapshot of the environment: variables, home directory, working directory and clock.

@@ -15,9 +15,10 @@ use crate::protocol::Response;
 use crate::registry::challenge::{self, Challenge};
 use crate::registry::reference::{ResourceKind, Target};
 use crate::registry::token::{Exchange, Method};
-use crate::registry::{Credential, Sourced};
+use crate::registry::{Credential, Resolved, Sourced};
 use crate::secret::Secret;
-use crate::sources::{LookupChain, Outcome, auth_json, docker_config};
+use crate::sources::keychain::{self, Keychain};
+use crate::sources::{LookupChain, Outcome, auth_json, docker_config, env_keychain};
 
 /// Manifest and index media types, OCI and Docker, so any image resolves.
 pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
@@ -63,6 +64,10 @@ pub struct Config {
     /// Share exchanged tokens across processes through the on-disk cache.
     #[serde(default = "yes")]
     pub cache: bool,
+    /// Cloud keychains to consult for this entry's registries (off unless listed here or in
+    /// `CREDENTIAL_HELPER_ACTIVE_KEYCHAINS`).
+    #[serde(default)]
+    pub keychains: Vec<Keychain>,
     #[serde(skip)]
     realm_patterns: Vec<Pattern>,
 }
@@ -134,16 +139,32 @@ pub fn run(ctx: &Context, plan: &Plan) -> Result<Response> {
     if let Some(ca) = &config.ca_cert_path {
         ctx.http.trust(ctx.env.expand_path(ca));
     }
-    let credential = find_credential(ctx, plan)?;
-    match &credential {
-        Some(c) => note!(
-            ctx.trace,
-            "credential: {} from {}",
-            c.credential.kind(),
-            c.source
-        ),
-        None => note!(ctx.trace, "credential: none found, trying anonymous access"),
-    }
+    let credential = match find_credential(ctx, plan)? {
+        Some(Resolved::Authorization {
+            value,
+            expires,
+            source,
+        }) => {
+            // A finished answer (ECR): no exchange with the registry.
+            note!(ctx.trace, "authorization from {source}, no exchange needed");
+            return Ok(response
+                .secret_header("Authorization", value)
+                .expires(expires));
+        }
+        Some(Resolved::Credential(c)) => {
+            note!(
+                ctx.trace,
+                "credential: {} from {}",
+                c.credential.kind(),
+                c.source
+            );
+            Some(c)
+        }
+        None => {
+            note!(ctx.trace, "credential: none found, trying anonymous access");
+            None
+        }
+    };
     if let Some(Sourced {
         credential: Credential::RegistryToken(token),
         ..
@@ -357,41 +378,66 @@ fn ping(ctx: &Context, target: &Target) -> Result<Auth> {
     }
 }
 
-/// The first credential found: lookup chain, then docker config, then podman auth.json. A
-/// broken source is an error only if no later source has a credential.
-fn find_credential(ctx: &Context, plan: &Plan) -> Result<Option<Sourced>> {
+/// The first credential found: the environment keychain, active cloud keychains, the lookup
+/// chain, docker config, then podman auth.json (imgpkg's order: environment, then IaaS, then
+/// files). A broken source is an error only if no later source has a credential; a broken
+/// environment keychain (a misspelt variable) always is.
+fn find_credential(ctx: &Context, plan: &Plan) -> Result<Option<Resolved>> {
     let Plan { target, config } = plan;
+    if let Some(s) = env_keychain::lookup(&ctx.env, target)? {
+        return Ok(Some(Resolved::Credential(s)));
+    }
     let mut failures: Vec<Error> = Vec::new();
-    let mut consider = |name: &str, outcome: Outcome<Sourced>| -> Option<Sourced> {
-        match outcome {
-            Outcome::Found(s) => return Some(s),
-            Outcome::Missing(why) => note!(ctx.trace, "{name}: {why}"),
-            Outcome::Failed(e) => {
-                note!(ctx.trace, "{name}: error: {e}");
-                failures.push(e);
+    for keychain in keychain::active(&config.keychains, &ctx.env)? {
+        if keychain.applies_to(target) {
+            let name = format!("{} keychain", keychain.name());
+            let outcome = keychain.lookup(ctx, target);
+            if let Some(r) = consider(ctx, &mut failures, &name, outcome) {
+                return Ok(Some(r));
             }
         }
-        None
-    };
-    if !config.lookup_chain.is_empty()
-        && let Some(s) = consider("lookup_chain", from_lookup_chain(ctx, &config.lookup_chain))
-    {
-        return Ok(Some(s));
     }
-    if config.parse_docker_config
-        && let Some(s) = consider("docker config", docker_config::lookup(ctx, target))
-    {
-        return Ok(Some(s));
+    let credential = Resolved::Credential;
+    if !config.lookup_chain.is_empty() {
+        let outcome = from_lookup_chain(ctx, &config.lookup_chain).map(credential);
+        if let Some(r) = consider(ctx, &mut failures, "lookup_chain", outcome) {
+            return Ok(Some(r));
+        }
     }
-    if config.parse_podman_config
-        && let Some(s) = consider("podman auth.json", auth_json::lookup(ctx, target))
-    {
-        return Ok(Some(s));
+    if config.parse_docker_config {
+        let outcome = docker_config::lookup(ctx, target).map(credential);
+        if let Some(r) = consider(ctx, &mut failures, "docker config", outcome) {
+            return Ok(Some(r));
+        }
+    }
+    if config.parse_podman_config {
+        let outcome = auth_json::lookup(ctx, target).map(credential);
+        if let Some(r) = consider(ctx, &mut failures, "podman auth.json", outcome) {
+            return Ok(Some(r));
+        }
     }
     match failures.into_iter().next() {
         Some(e) => Err(e.context(format!("no credential for {}", target.registry))),
         None => Ok(None),
     }
+}
+
+/// Logs one source's outcome; keeps a failure for later, returns a find.
+fn consider<T>(
+    ctx: &Context,
+    failures: &mut Vec<Error>,
+    name: &str,
+    outcome: Outcome<T>,
+) -> Option<T> {
+    match outcome {
+        Outcome::Found(found) => return Some(found),
+        Outcome::Missing(why) => note!(ctx.trace, "{name}: {why}"),
+        Outcome::Failed(e) => {
+            note!(ctx.trace, "{name}: error: {e}");
+            failures.push(e);
+        }
+    }
+    None
 }
 
 fn from_lookup_chain(ctx: &Context, chain: &LookupChain) -> Outcome<Sourced> {

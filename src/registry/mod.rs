@@ -93,6 +93,19 @@ pub struct Sourced {
     pub source: String,
 }
 
+/// What a credential source produced for a registry: a credential to use in the registry's
+/// exchange, or (ECR) a finished `Authorization` value that needs no exchange.
+#[derive(Debug, Clone)]
+pub enum Resolved {
+    Credential(Sourced),
+    Authorization {
+        value: crate::secret::Secret,
+        /// Unix seconds, margin applied.
+        expires: Option<i64>,
+        source: String,
+    },
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

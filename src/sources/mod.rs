@@ -12,7 +12,10 @@ pub mod auth_json;
 pub mod credential_helper;
 pub mod docker_config;
 pub mod env;
+pub mod env_keychain;
 pub mod file;
+pub mod github;
+pub mod keychain;
 pub mod keyring;
 pub mod static_value;
 
@@ -58,6 +61,16 @@ pub enum Outcome<T = Secret> {
     Missing(String),
     /// The source is broken (unreadable file, keyring error); reported if nothing is found.
     Failed(Error),
+}
+
+impl<T> Outcome<T> {
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Outcome<U> {
+        match self {
+            Outcome::Found(t) => Outcome::Found(f(t)),
+            Outcome::Missing(why) => Outcome::Missing(why),
+            Outcome::Failed(e) => Outcome::Failed(e),
+        }
+    }
 }
 
 impl Source {

@@ -1,0 +1,127 @@
+//! Cloud keychains: credentials derived from the identity a machine or CI job already has.
+//!
+//! Off by default (imgpkg's rule: never hand a cloud identity to a registry unasked). Turned on
+//! per oci entry with `"keychains": [...]`, or for every entry with
+//! `CREDENTIAL_HELPER_ACTIVE_KEYCHAINS` (or imgpkg's `IMGPKG_ACTIVE_KEYCHAINS`), comma-separated.
+//! Each keychain applies only to its own registries' hosts.
+
+use serde::Deserialize;
+
+use super::{Outcome, github};
+use crate::context::Context;
+use crate::env::{Env, vars};
+use crate::error::{Error, Result};
+use crate::registry::reference::Target;
+use crate::registry::{Credential, Resolved, Sourced};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Keychain {
+    /// ghcr.io: GitHub tokens from the environment, then the gh CLI.
+    Github,
+}
+
+impl Keychain {
+    /// Every keychain, in the order they are consulted.
+    pub const ALL: &'static [Keychain] = &[Keychain::Github];
+
+    /// Our names, plus imgpkg's aliases.
+    pub fn from_name(name: &str) -> Option<Keychain> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "github" => Some(Keychain::Github),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Keychain::Github => "github",
+        }
+    }
+
+    /// Whether this keychain serves the registry at all.
+    pub fn applies_to(self, target: &Target) -> bool {
+        match self {
+            Keychain::Github => target.registry == "ghcr.io",
+        }
+    }
+
+    pub fn lookup(self, ctx: &Context, target: &Target) -> Outcome<Resolved> {
+        match self {
+            Keychain::Github => github_keychain(ctx, target),
+        }
+    }
+}
+
+/// The keychains active for an entry: its own list plus the environment's, in [`Keychain::ALL`]
+/// order. An unknown name in the environment is an error.
+pub fn active(configured: &[Keychain], env: &Env) -> Result<Vec<Keychain>> {
+    let mut on: Vec<Keychain> = configured.to_vec();
+    for var in [vars::ACTIVE_KEYCHAINS, vars::IMGPKG_ACTIVE_KEYCHAINS] {
+        for name in env
+            .var(var)
+            .unwrap_or("")
+            .split(',')
+            .filter(|n| !n.trim().is_empty())
+        {
+            let keychain = Keychain::from_name(name).ok_or_else(|| {
+                Error::new(format!("{var} names an unknown keychain {:?}", name.trim())).hint(
+                    format!(
+                        "known keychains: {}",
+                        Keychain::ALL
+                            .iter()
+                            .map(|k| k.name())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            })?;
+            on.push(keychain);
+        }
+    }
+    Ok(Keychain::ALL
+        .iter()
+        .copied()
+        .filter(|k| on.contains(k))
+        .collect())
+}
+
+fn github_keychain(ctx: &Context, _target: &Target) -> Outcome<Resolved> {
+    let names = [vars::GHCR_TOKEN, vars::GH_TOKEN, vars::GITHUB_TOKEN];
+    github::token(&ctx.env, &names, "github.com").map(|t| {
+        // ghcr.io takes any non-empty username with a token.
+        let username = ctx
+            .env
+            .var(vars::GITHUB_ACTOR)
+            .map(str::to_string)
+            .or(t.user)
+            .unwrap_or_else(|| "github".to_string());
+        Resolved::Credential(Sourced {
+            credential: Credential::Basic {
+                username,
+                password: t.token,
+            },
+            source: format!("github keychain {}", t.source),
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::test_env;
+
+    #[test]
+    fn activation_merges_config_and_environment() {
+        assert!(active(&[], &test_env(&[])).unwrap().is_empty());
+        assert_eq!(
+            active(&[Keychain::Github], &test_env(&[])).unwrap(),
+            [Keychain::Github]
+        );
+        let env = test_env(&[("IMGPKG_ACTIVE_KEYCHAINS", "github")]);
+        assert_eq!(active(&[], &env).unwrap(), [Keychain::Github]);
+        let env = test_env(&[("CREDENTIAL_HELPER_ACTIVE_KEYCHAINS", "github,bogus")]);
+        let err = active(&[], &env).unwrap_err().to_string();
+        assert!(err.contains("unknown keychain \"bogus\""), "{err}");
+    }
+}
