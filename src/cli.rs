@@ -155,7 +155,7 @@ pub fn answer(ctx: &Context, url: &url::Url) -> Result<Response> {
             note!(ctx.trace, "no headers: {why}");
             Ok(Response::empty())
         }
-        Action::Header(c) => helpers::header::run(ctx, c),
+        Action::Run(helper) => helpers::run(ctx, helper, url),
         Action::Oci(p) => helpers::oci::run(ctx, &p),
     }
 }

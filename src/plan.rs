@@ -6,7 +6,7 @@ use crate::config::{Config, Entry};
 use crate::env::Env;
 use crate::env::vars;
 use crate::error::Result;
-use crate::helpers::{HelperConfig, header, oci};
+use crate::helpers::{HelperConfig, oci};
 
 /// What `get` will do for one URL.
 #[derive(Debug)]
@@ -20,7 +20,8 @@ pub struct Plan<'c> {
 pub enum Action<'c> {
     /// Answer `{"headers":{}}`, for the reason given.
     NoHeaders(String),
-    Header(&'c header::Config),
+    /// Run a helper that needs no planning of its own.
+    Run(&'c HelperConfig),
     Oci(oci::Plan<'c>),
 }
 
@@ -48,11 +49,11 @@ pub fn plan<'c>(
     };
     let action = match &entry.helper {
         HelperConfig::Null => Action::NoHeaders("the null helper sends no headers".into()),
-        HelperConfig::Header(c) => Action::Header(c),
         HelperConfig::Oci(c) => match oci::plan(url, c)? {
             Some(p) => Action::Oci(p),
             None => Action::NoHeaders("not a registry manifest, blob or tag-list URL".into()),
         },
+        other => Action::Run(other),
     };
     Ok(Plan {
         entry: Some(entry),
@@ -77,7 +78,7 @@ mod tests {
         let p = |u: &str| plan(&url::Url::parse(u).unwrap(), &config, &guessed, &env).unwrap();
         assert!(matches!(p("https://c.com/").action, Action::NoHeaders(_)));
         assert!(matches!(p("https://a.com/").action, Action::NoHeaders(_)));
-        assert!(matches!(p("https://b.com:443/x").action, Action::Header(_)));
+        assert!(matches!(p("https://b.com:443/x").action, Action::Run(_)));
     }
 
     #[test]
@@ -89,7 +90,7 @@ mod tests {
             let url = url::Url::parse(u).unwrap();
             match plan(&url, &config, &guessed, &env).unwrap().action {
                 Action::NoHeaders(_) => "none",
-                Action::Header(_) => "header",
+                Action::Run(h) => h.name(),
                 Action::Oci(_) => "oci",
             }
         };

@@ -4,6 +4,9 @@
 use serde_json::Value;
 
 use crate::config::{HelperConfigError, helper_config};
+use crate::context::Context;
+use crate::error::Result;
+use crate::protocol::Response;
 
 pub mod header;
 pub mod null;
@@ -46,5 +49,18 @@ impl HelperConfig {
             HelperConfig::Header(_) => "header",
             HelperConfig::Oci(_) => "oci",
         }
+    }
+}
+
+/// Runs a helper that needs no planning of its own (everything but `oci`, which `plan` handles).
+pub fn run(ctx: &Context, helper: &HelperConfig, url: &url::Url) -> Result<Response> {
+    match helper {
+        HelperConfig::Null => Ok(Response::empty()),
+        HelperConfig::Header(c) => header::run(ctx, c),
+        // `plan` normally turns oci entries into `Action::Oci`; this keeps `run` total.
+        HelperConfig::Oci(c) => match oci::plan(url, c)? {
+            Some(p) => oci::run(ctx, &p),
+            None => Ok(Response::empty()),
+        },
     }
 }
