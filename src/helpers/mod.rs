@@ -8,7 +8,9 @@ use crate::context::Context;
 use crate::error::Result;
 use crate::protocol::Response;
 
+pub mod github;
 pub mod header;
+pub mod netrc;
 pub mod null;
 pub mod oci;
 
@@ -16,12 +18,14 @@ pub mod oci;
 #[derive(Debug)]
 pub enum HelperConfig {
     Null,
+    Github(github::Config),
     Header(header::Config),
+    Netrc(netrc::Config),
     Oci(Box<oci::Config>),
 }
 
 impl HelperConfig {
-    pub const NAMES: &'static [&'static str] = &["header", "null", "oci"];
+    pub const NAMES: &'static [&'static str] = &["github", "header", "netrc", "null", "oci"];
 
     pub fn parse(name: &str, config: Value) -> Result<HelperConfig, HelperConfigError> {
         match name {
@@ -34,6 +38,8 @@ impl HelperConfig {
                 c.validate().map_err(HelperConfigError::Invalid)?;
                 Ok(HelperConfig::Header(c))
             }
+            "github" => Ok(HelperConfig::Github(helper_config(config)?)),
+            "netrc" => Ok(HelperConfig::Netrc(helper_config(config)?)),
             "oci" => {
                 let mut c: oci::Config = helper_config(config)?;
                 c.validate().map_err(HelperConfigError::Invalid)?;
@@ -46,7 +52,9 @@ impl HelperConfig {
     pub fn name(&self) -> &'static str {
         match self {
             HelperConfig::Null => "null",
+            HelperConfig::Github(_) => "github",
             HelperConfig::Header(_) => "header",
+            HelperConfig::Netrc(_) => "netrc",
             HelperConfig::Oci(_) => "oci",
         }
     }
@@ -56,7 +64,9 @@ impl HelperConfig {
 pub fn run(ctx: &Context, helper: &HelperConfig, url: &url::Url) -> Result<Response> {
     match helper {
         HelperConfig::Null => Ok(Response::empty()),
+        HelperConfig::Github(c) => github::run(ctx, c, url),
         HelperConfig::Header(c) => header::run(ctx, c),
+        HelperConfig::Netrc(c) => netrc::run(ctx, c, url),
         // `plan` normally turns oci entries into `Action::Oci`; this keeps `run` total.
         HelperConfig::Oci(c) => match oci::plan(url, c)? {
             Some(p) => oci::run(ctx, &p),

@@ -17,6 +17,7 @@ pub mod file;
 pub mod github;
 pub mod keychain;
 pub mod keyring;
+pub mod netrc;
 pub mod static_value;
 
 /// One lookup-chain source, as written in the config.
