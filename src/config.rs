@@ -519,4 +519,120 @@ mod tests {
         let c = Config::defaults().unwrap();
         assert!(!c.entries.is_empty());
     }
+
+    /// A small deterministic generator for property tests: no dependency, same cases every run.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            // xorshift64*
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+            items[(self.next() % items.len() as u64) as usize]
+        }
+
+        fn label(&mut self) -> String {
+            let len = 1 + self.next() % 6;
+            (0..len)
+                .map(|_| b"abcxyz019-"[(self.next() % 10) as usize] as char)
+                .collect::<String>()
+                .trim_matches('-')
+                .to_string()
+        }
+
+        fn host(&mut self) -> String {
+            let labels = 1 + self.next() % 4;
+            // A letter first: all-digit hosts are IPv4 addresses to a URL parser.
+            let host: Vec<String> = (0..labels).map(|_| format!("h{}", self.label())).collect();
+            host.join(".")
+        }
+
+        fn path(&mut self) -> String {
+            let segs = self.next() % 4;
+            let mut p = String::new();
+            for _ in 0..segs {
+                p.push('/');
+                p.push_str(self.pick(&["v2", "a", "b", "manifests", "x.tgz", "c-d"]));
+            }
+            if p.is_empty() { "/".into() } else { p }
+        }
+    }
+
+    fn entry(fields: &str) -> Config {
+        config(&format!(r#"{{"urls":[{{{fields},"helper":"null"}}]}}"#))
+    }
+
+    fn matches(c: &Config, url: &str) -> bool {
+        c.find(&url::Url::parse(url).unwrap()).is_some()
+    }
+
+    #[test]
+    fn property_host_globs_and_default_ports() {
+        let mut rng = Rng(0x5eed_1234_abcd_0001);
+        for _ in 0..2000 {
+            let host = rng.host();
+            let path = rng.path();
+            let other = rng.host();
+            let scheme = rng.pick(&["https", "http"]);
+            let port = if scheme == "https" { 443 } else { 80 };
+            let plain = format!("{scheme}://{host}{path}");
+            let with_port = format!("{scheme}://{host}:{port}{path}");
+
+            // An explicit default port never changes whether an entry matches.
+            for pattern in [host.as_str(), other.as_str(), "*", "*.a"] {
+                let c = entry(&format!(r#""host":"{pattern}""#));
+                assert_eq!(
+                    matches(&c, &plain),
+                    matches(&c, &with_port),
+                    "{pattern} {plain}"
+                );
+            }
+            // An exact host matches itself in any case, and only hosts equal to it.
+            let c = entry(&format!(r#""host":"{}""#, host.to_uppercase()));
+            assert!(matches(&c, &plain), "{host}");
+            let other_url = format!("{scheme}://{other}{path}");
+            assert_eq!(
+                matches(&c, &other_url),
+                other.eq_ignore_ascii_case(&host),
+                "{host} vs {other}"
+            );
+            // `*.suffix` matches exactly the strict subdomains of suffix.
+            let c = entry(&format!(r#""host":"*.{other}""#));
+            let sub = format!("{scheme}://{host}.{other}{path}");
+            assert!(matches(&c, &sub), "{host}.{other}");
+            assert!(
+                !matches(&c, &format!("{scheme}://{other}{path}")),
+                "{other} itself"
+            );
+            assert_eq!(
+                matches(&c, &plain),
+                host.ends_with(&format!(".{other}")),
+                "{host} under {other}"
+            );
+            // `scheme` is an exact match.
+            let c = entry(r#""scheme":"https""#);
+            assert_eq!(matches(&c, &plain), scheme == "https");
+        }
+    }
+
+    #[test]
+    fn property_path_prefix_globs() {
+        let mut rng = Rng(0x0bad_cafe_0000_0042);
+        for _ in 0..2000 {
+            let prefix = rng.path();
+            let path = rng.path();
+            let c = entry(&format!(r#""path":"{}*""#, prefix));
+            let url = format!("https://h{path}?q=1");
+            assert_eq!(
+                matches(&c, &url),
+                path.starts_with(&prefix),
+                "{prefix}* vs {path}"
+            );
+        }
+    }
 }
