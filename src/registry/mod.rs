@@ -6,6 +6,7 @@ use base64::Engine;
 use crate::secret::Secret;
 
 pub mod challenge;
+pub mod host_match;
 pub mod reference;
 pub mod token;
 
