@@ -1,6 +1,7 @@
-//! `oci`: container registries. Finds a credential (lookup chain, docker config, podman
-//! auth.json), performs the token exchange the registry's challenge asks for, and answers
-//! `Authorization` (plus `Accept` for manifests, which Bazel's downloader does not send).
+//! `oci`: container registries. Finds a credential (lookup chain, credential files, docker
+//! config, podman auth.json), performs the token exchange the registry's challenge asks for,
+//! and answers `Authorization` (plus `Accept` for manifests, which Bazel's downloader does not
+//! send).
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +18,7 @@ use crate::registry::reference::{ResourceKind, Target};
 use crate::registry::token::{Exchange, Method};
 use crate::registry::{Credential, Sourced};
 use crate::secret::Secret;
+use crate::sources::credential_files::{self, CredentialFile};
 use crate::sources::{LookupChain, Outcome, auth_json, docker_config};
 
 /// Manifest and index media types, OCI and Docker, so any image resolves.
@@ -40,6 +42,9 @@ pub struct Config {
     /// Looked at first; bindings in [`BINDINGS`].
     #[serde(default)]
     pub lookup_chain: LookupChain,
+    /// Kubernetes secrets, rkt auth.d, Mesos archives; after the lookup chain, in list order.
+    #[serde(default)]
+    pub credential_files: Vec<CredentialFile>,
     /// Read docker's config.json (and `$DOCKER_AUTH_CONFIG`, credential helpers).
     #[serde(default = "yes")]
     pub parse_docker_config: bool,
@@ -88,6 +93,10 @@ impl Config {
                     BINDINGS.join(", ")
                 ));
             }
+        }
+        for (i, file) in self.credential_files.iter().enumerate() {
+            file.validate()
+                .map_err(|e| format!("credential_files[{i}]: {e}"))?;
         }
         self.realm_patterns = self
             .allowed_realm_hosts
@@ -355,8 +364,9 @@ fn ping(ctx: &Context, target: &Target) -> Result<Auth> {
     }
 }
 
-/// The first credential found: lookup chain, then docker config, then podman auth.json. A
-/// broken source is an error only if no later source has a credential.
+/// The first credential found: lookup chain, credential files (both explicit entry config),
+/// then docker config, then podman auth.json. A broken source is an error only if no later
+/// source has a credential.
 fn find_credential(ctx: &Context, plan: &Plan) -> Result<Option<Sourced>> {
     let Plan { target, config } = plan;
     let mut failures: Vec<Error> = Vec::new();
@@ -373,6 +383,14 @@ fn find_credential(ctx: &Context, plan: &Plan) -> Result<Option<Sourced>> {
     };
     if !config.lookup_chain.is_empty()
         && let Some(s) = consider("lookup_chain", from_lookup_chain(ctx, &config.lookup_chain))
+    {
+        return Ok(Some(s));
+    }
+    if !config.credential_files.is_empty()
+        && let Some(s) = consider(
+            "credential_files",
+            credential_files::lookup(ctx, &config.credential_files, target),
+        )
     {
         return Ok(Some(s));
     }
