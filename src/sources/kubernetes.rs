@@ -109,8 +109,9 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<(String, BTreeMap<String, AuthEntr
                 .map(|l| format!(" at line {} column {}", l.line(), l.column()))
                 .unwrap_or_default();
             Error::new(format!(
-                "{shown} is not a valid Kubernetes Secret manifest: invalid YAML{at}"
+                "kubernetes secret manifest {shown}: invalid YAML{at}"
             ))
+            .hint("a file not starting with `{` is read as a Secret manifest in YAML")
         })?;
         return from_manifest(path, &doc);
     }
@@ -124,7 +125,7 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<(String, BTreeMap<String, AuthEntr
 
 fn invalid(path: &Path, e: &serde_json::Error) -> Error {
     Error::new(format!(
-        "{} is not a valid registry secret: {}",
+        "kubernetes secret {}: {}",
         path.display(),
         describe_json_error(e)
     ))
@@ -146,7 +147,7 @@ fn docker_auths(
 fn from_manifest(path: &Path, doc: &Value) -> Result<(String, BTreeMap<String, AuthEntry>), Error> {
     let shown = path.display();
     let bad = |what: String| {
-        Error::new(format!("Kubernetes Secret manifest {shown}: {what}")).hint(format!(
+        Error::new(format!("kubernetes secret manifest {shown}: {what}")).hint(format!(
             "expected a Secret of type {DOCKERCONFIGJSON_TYPE}, as `kubectl create secret \
              docker-registry NAME --dry-run=client -o yaml` writes it"
         ))
