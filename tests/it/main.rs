@@ -2,6 +2,7 @@ mod support;
 
 mod cache;
 mod core;
+mod credential_files;
 mod helpers;
 mod keychains;
 mod oci;
