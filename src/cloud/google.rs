@@ -43,6 +43,19 @@ const METADATA_TIMEOUT: Duration = Duration::from_millis(1000);
 /// Lifetime asked for in a service-account JWT (Google's maximum).
 const JWT_LIFETIME: i64 = 3600;
 
+/// `<location>-<format>.pkg.dev` (Artifact Registry): one label before the format, no more.
+pub fn is_pkg_dev_host(host: &str, format: &str) -> bool {
+    host.strip_suffix(".pkg.dev")
+        .and_then(|h| h.strip_suffix(format))
+        .and_then(|h| h.strip_suffix('-'))
+        .is_some_and(|location| {
+            !location.is_empty()
+                && location
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
 /// An access token and where it came from.
 #[derive(Debug, Clone)]
 pub struct AccessToken {
@@ -93,6 +106,18 @@ pub fn access_token(ctx: &Context, scopes: &[String]) -> Outcome<AccessToken> {
             ))
         }
         other => other,
+    }
+}
+
+/// The token, or an error that says which sources were tried and what to set up.
+pub fn require(outcome: Outcome<AccessToken>, needed_for: &str) -> Result<AccessToken> {
+    match outcome {
+        Outcome::Found(t) => Ok(t),
+        Outcome::Missing(why) => Err(Error::new(format!("{needed_for}: {why}")).hint(format!(
+            "set {} to a service account key (google-github-actions/auth does), or run `gcloud auth application-default login`",
+            vars::GOOGLE_APPLICATION_CREDENTIALS
+        ))),
+        Outcome::Failed(e) => Err(e.context(needed_for)),
     }
 }
 

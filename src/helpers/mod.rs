@@ -8,6 +8,8 @@ use crate::context::Context;
 use crate::error::Result;
 use crate::protocol::Response;
 
+pub mod gar;
+pub mod gcs;
 pub mod header;
 pub mod null;
 pub mod oci;
@@ -17,11 +19,13 @@ pub mod oci;
 pub enum HelperConfig {
     Null,
     Header(header::Config),
+    Gcs(gcs::Config),
+    Gar(gar::Config),
     Oci(Box<oci::Config>),
 }
 
 impl HelperConfig {
-    pub const NAMES: &'static [&'static str] = &["header", "null", "oci"];
+    pub const NAMES: &'static [&'static str] = &["gar", "gcs", "header", "null", "oci"];
 
     pub fn parse(name: &str, config: Value) -> Result<HelperConfig, HelperConfigError> {
         match name {
@@ -34,6 +38,12 @@ impl HelperConfig {
                 c.validate().map_err(HelperConfigError::Invalid)?;
                 Ok(HelperConfig::Header(c))
             }
+            "gcs" => {
+                let c: gcs::Config = helper_config(config)?;
+                c.validate().map_err(HelperConfigError::Invalid)?;
+                Ok(HelperConfig::Gcs(c))
+            }
+            "gar" => Ok(HelperConfig::Gar(helper_config(config)?)),
             "oci" => {
                 let mut c: oci::Config = helper_config(config)?;
                 c.validate().map_err(HelperConfigError::Invalid)?;
@@ -47,6 +57,8 @@ impl HelperConfig {
         match self {
             HelperConfig::Null => "null",
             HelperConfig::Header(_) => "header",
+            HelperConfig::Gcs(_) => "gcs",
+            HelperConfig::Gar(_) => "gar",
             HelperConfig::Oci(_) => "oci",
         }
     }
@@ -57,6 +69,8 @@ pub fn run(ctx: &Context, helper: &HelperConfig, url: &url::Url) -> Result<Respo
     match helper {
         HelperConfig::Null => Ok(Response::empty()),
         HelperConfig::Header(c) => header::run(ctx, c),
+        HelperConfig::Gcs(c) => gcs::run(ctx, c, url),
+        HelperConfig::Gar(c) => gar::run(ctx, c, url),
         // `plan` normally turns oci entries into `Action::Oci`; this keeps `run` total.
         HelperConfig::Oci(c) => match oci::plan(url, c)? {
             Some(p) => oci::run(ctx, &p),
