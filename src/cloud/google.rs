@@ -310,7 +310,7 @@ fn exchange(ctx: &Context, request: &Request, what: &str) -> Result<(Secret, i64
     let response = ctx
         .http
         .send(request)
-        .map_err(|e| e.context(format!("{what}")))?;
+        .map_err(|e| e.context(what))?;
     if !response.is_success() {
         let hint = match response.status {
             400 | 401 | 403 => {
