@@ -307,10 +307,7 @@ fn authorized_user(
 /// Sends a token request and reads an OAuth2 token answer.
 fn exchange(ctx: &Context, request: &Request, what: &str) -> Result<(Secret, i64)> {
     let shown = http::redact_url(&request.url);
-    let response = ctx
-        .http
-        .send(request)
-        .map_err(|e| e.context(what))?;
+    let response = ctx.http.send(request).map_err(|e| e.context(what))?;
     if !response.is_success() {
         let hint = match response.status {
             400 | 401 | 403 => {

@@ -2,6 +2,7 @@ mod support;
 
 mod cache;
 mod core;
+mod google;
 mod keychains;
 mod oci;
 mod trust;
