@@ -10,7 +10,9 @@ use crate::protocol::Response;
 
 pub mod gar;
 pub mod gcs;
+pub mod github;
 pub mod header;
+pub mod netrc;
 pub mod null;
 pub mod oci;
 
@@ -18,14 +20,17 @@ pub mod oci;
 #[derive(Debug)]
 pub enum HelperConfig {
     Null,
+    Github(github::Config),
     Header(header::Config),
     Gcs(gcs::Config),
     Gar(gar::Config),
+    Netrc(netrc::Config),
     Oci(Box<oci::Config>),
 }
 
 impl HelperConfig {
-    pub const NAMES: &'static [&'static str] = &["gar", "gcs", "header", "null", "oci"];
+    pub const NAMES: &'static [&'static str] =
+        &["gar", "gcs", "github", "header", "netrc", "null", "oci"];
 
     pub fn parse(name: &str, config: Value) -> Result<HelperConfig, HelperConfigError> {
         match name {
@@ -44,6 +49,8 @@ impl HelperConfig {
                 Ok(HelperConfig::Gcs(c))
             }
             "gar" => Ok(HelperConfig::Gar(helper_config(config)?)),
+            "github" => Ok(HelperConfig::Github(helper_config(config)?)),
+            "netrc" => Ok(HelperConfig::Netrc(helper_config(config)?)),
             "oci" => {
                 let mut c: oci::Config = helper_config(config)?;
                 c.validate().map_err(HelperConfigError::Invalid)?;
@@ -56,9 +63,11 @@ impl HelperConfig {
     pub fn name(&self) -> &'static str {
         match self {
             HelperConfig::Null => "null",
+            HelperConfig::Github(_) => "github",
             HelperConfig::Header(_) => "header",
             HelperConfig::Gcs(_) => "gcs",
             HelperConfig::Gar(_) => "gar",
+            HelperConfig::Netrc(_) => "netrc",
             HelperConfig::Oci(_) => "oci",
         }
     }
@@ -68,9 +77,11 @@ impl HelperConfig {
 pub fn run(ctx: &Context, helper: &HelperConfig, url: &url::Url) -> Result<Response> {
     match helper {
         HelperConfig::Null => Ok(Response::empty()),
+        HelperConfig::Github(c) => github::run(ctx, c, url),
         HelperConfig::Header(c) => header::run(ctx, c),
         HelperConfig::Gcs(c) => gcs::run(ctx, c, url),
         HelperConfig::Gar(c) => gar::run(ctx, c, url),
+        HelperConfig::Netrc(c) => netrc::run(ctx, c, url),
         // `plan` normally turns oci entries into `Action::Oci`; this keeps `run` total.
         HelperConfig::Oci(c) => match oci::plan(url, c)? {
             Some(p) => oci::run(ctx, &p),

@@ -2,7 +2,9 @@ mod support;
 
 mod cache;
 mod core;
+mod credential_files;
 mod google;
+mod helpers;
 mod keychains;
 mod oci;
 mod trust;
