@@ -52,7 +52,8 @@ pub mod vars {
     /// The gh CLI's config directory (holds `hosts.yml`).
     pub const GH_CONFIG_DIR: &str = "GH_CONFIG_DIR";
 
-    /// A Google credentials file (`service_account` or `authorized_user` JSON), tried first.
+    /// A Google credentials file (`service_account`, `authorized_user` or `external_account`
+    /// JSON), tried first.
     pub const GOOGLE_APPLICATION_CREDENTIALS: &str = "GOOGLE_APPLICATION_CREDENTIALS";
     /// gcloud's config directory (default `~/.config/gcloud`); holds
     /// `application_default_credentials.json`.

@@ -3,13 +3,16 @@
 //!
 //! Sources, in Google's order; the first one present answers, and its errors are final:
 //! 1. `$GOOGLE_APPLICATION_CREDENTIALS`: a `service_account` key (an RS256-signed JWT traded at
-//!    its `token_uri`) or an `authorized_user` file (a refresh-token grant).
+//!    its `token_uri`), an `authorized_user` file (a refresh-token grant) or an
+//!    `external_account` file (workload identity federation, [`external_account`]).
 //! 2. gcloud's well-known file `${CLOUDSDK_CONFIG:-~/.config/gcloud}/application_default_credentials.json`.
 //! 3. The GCE metadata server (`$GCE_METADATA_HOST`, else `metadata.google.internal`), probed
 //!    with a short timeout so machines off Google Cloud lose little; `NO_GCE_CHECK=true` skips it.
 //! 4. `gcloud config config-helper --format=json(credential)`.
 //!
 //! Tokens go through the cache keyed by identity and scope; long-lived keys never do.
+
+mod external_account;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -183,10 +186,14 @@ fn from_file(ctx: &Context, path: &Path, what: &str, scope: &str) -> Result<Acce
             let user: AuthorizedUser = parse_key_file(&text, what, &kind)?;
             authorized_user(ctx, &user, what, scope)
         }
+        "external_account" => {
+            let account = parse_key_file(&text, what, &kind)?;
+            external_account::access_token(ctx, &account, what, scope)
+        }
         other => Err(Error::new(format!(
             "{what} has credential type {other:?}, which is not supported"
         ))
-        .hint("use a service_account key or gcloud auth application-default login")),
+        .hint("supported: service_account, authorized_user, external_account")),
     }
 }
 
@@ -216,17 +223,16 @@ fn json_error(e: &serde_json::Error) -> String {
     }
 }
 
-/// A token endpoint from a key file: https, or http on loopback (a local test server).
-fn token_endpoint(uri: Option<&str>, what: &str) -> Result<url::Url> {
-    let uri = uri.unwrap_or(DEFAULT_TOKEN_URI);
+/// An endpoint named by a key file's `field`: https, or http on loopback (a local test server).
+fn endpoint(uri: &str, field: &str, what: &str) -> Result<url::Url> {
     let url = url::Url::parse(uri)
-        .map_err(|_| Error::new(format!("{what} has an invalid token_uri {uri:?}")))?;
+        .map_err(|_| Error::new(format!("{what} has an invalid {field} {uri:?}")))?;
     let loopback = url.host_str().is_some_and(is_loopback_host);
     match url.scheme() {
         "https" => Ok(url),
         "http" if loopback => Ok(url),
         _ => Err(Error::new(format!(
-            "{what} has token_uri {}, which is not https",
+            "{what} has {field} {}, which is not https",
             http::redact_url(&url)
         ))),
     }
@@ -238,7 +244,11 @@ fn service_account(
     what: &str,
     scope: &str,
 ) -> Result<AccessToken> {
-    let endpoint = token_endpoint(sa.token_uri.as_deref(), what)?;
+    let endpoint = endpoint(
+        sa.token_uri.as_deref().unwrap_or(DEFAULT_TOKEN_URI),
+        "token_uri",
+        what,
+    )?;
     let source = format!("service account {} from {what}", sa.client_email);
     let key = Cache::key(&[
         "google-service-account",
@@ -278,7 +288,11 @@ fn authorized_user(
     what: &str,
     scope: &str,
 ) -> Result<AccessToken> {
-    let endpoint = token_endpoint(user.token_uri.as_deref(), what)?;
+    let endpoint = endpoint(
+        user.token_uri.as_deref().unwrap_or(DEFAULT_TOKEN_URI),
+        "token_uri",
+        what,
+    )?;
     let source = format!("authorized user from {what}");
     let key = Cache::key(&[
         "google-authorized-user",
@@ -564,7 +578,7 @@ mod tests {
 
     #[test]
     fn token_endpoint_must_be_https_or_loopback_http() {
-        let ok = |u: &str| token_endpoint(Some(u), "f").map(|u| u.to_string());
+        let ok = |u: &str| endpoint(u, "token_uri", "f").map(|u| u.to_string());
         assert_eq!(
             ok("https://oauth2.googleapis.com/token").unwrap(),
             "https://oauth2.googleapis.com/token"
@@ -574,10 +588,6 @@ mod tests {
         assert!(ok("http://evil.example/token").is_err());
         assert!(ok("file:///etc/passwd").is_err());
         assert!(ok("not a url").is_err());
-        assert_eq!(
-            token_endpoint(None, "f").unwrap().as_str(),
-            DEFAULT_TOKEN_URI
-        );
     }
 
     #[test]

@@ -235,11 +235,11 @@ fn unsupported_or_broken_key_files_are_clear_errors() {
     let mut bazel = sandbox();
     let file = bazel.write(
         "home/ext.json",
-        r#"{"type":"external_account","audience":"x"}"#,
+        r#"{"type":"impersonated_service_account","source_credentials":{}}"#,
     );
     bazel.env("GOOGLE_APPLICATION_CREDENTIALS", &file);
     let err = bazel.get(GCS_URL).failure();
-    assert!(err.contains("\"external_account\""), "{err}");
+    assert!(err.contains("\"impersonated_service_account\""), "{err}");
 
     let file = bazel.write(
         "home/broken.json",
@@ -519,5 +519,131 @@ fn gcp_keychain_pulls_from_artifact_registry_with_oauth2accesstoken() {
         endpoint.count(),
         before,
         "keychains are off unless asked for"
+    );
+}
+
+/// Google's STS, IAM Credentials and GitHub's OIDC endpoint in one fake server.
+fn federation_server() -> TestServer {
+    TestServer::start(|req| {
+        let form = req.form();
+        let field = |k| http_server::value(&form, k);
+        match req.path_only() {
+            "/oidc" if req.header("authorization") == Some("Bearer gh-request-token") => {
+                Response::json(200, &json!({"value": "github-oidc-jwt"}))
+            }
+            "/v1/token"
+                if field("grant_type")
+                    == Some("urn:ietf:params:oauth:grant-type:token-exchange")
+                    && field("subject_token") == Some("github-oidc-jwt")
+                    && field("subject_token_type")
+                        == Some("urn:ietf:params:oauth:token-type:jwt")
+                    && field("audience")
+                        == Some(
+                            "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/gh/providers/gh",
+                        )
+                    && field("requested_token_type")
+                        == Some("urn:ietf:params:oauth:token-type:access_token")
+                    && field("scope") == Some(CLOUD_PLATFORM) =>
+            {
+                Response::json(
+                    200,
+                    &json!({"access_token": "federated-token", "expires_in": 3600, "token_type": "Bearer"}),
+                )
+            }
+            "/v1/projects/-/serviceAccounts/ci@p.iam.gserviceaccount.com:generateAccessToken"
+                if req.header("authorization") == Some("Bearer federated-token") =>
+            {
+                let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
+                if body["scope"] != json!([READ_ONLY]) {
+                    return Response::new(400);
+                }
+                let t = time::OffsetDateTime::now_utc() + time::Duration::seconds(3600);
+                let expire = format!(
+                    "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+                    t.year(),
+                    t.month() as u8,
+                    t.day(),
+                    t.hour(),
+                    t.minute(),
+                    t.second()
+                );
+                Response::json(
+                    200,
+                    &json!({"accessToken": ACCESS_TOKEN, "expireTime": expire}),
+                )
+            }
+            _ => Response::json(401, &json!({"error": "unauthorized_client"})),
+        }
+    })
+}
+
+#[test]
+fn workload_identity_federation_as_github_actions_writes_it() {
+    let server = federation_server();
+    let base = server.url();
+    let mut bazel = sandbox();
+    // The shape google-github-actions/auth writes for workload_identity_provider.
+    let file = bazel.write(
+        "home/gha-creds.json",
+        json!({
+            "type": "external_account",
+            "audience": "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/gh/providers/gh",
+            "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+            "token_url": format!("{base}/v1/token"),
+            "service_account_impersonation_url": format!("{base}/v1/projects/-/serviceAccounts/ci@p.iam.gserviceaccount.com:generateAccessToken"),
+            "credential_source": {
+                "url": format!("{base}/oidc?audience=x"),
+                "headers": {"Authorization": "Bearer gh-request-token"},
+                "format": {"type": "json", "subject_token_field_name": "value"}
+            }
+        })
+        .to_string(),
+    );
+    bazel.env("GOOGLE_APPLICATION_CREDENTIALS", &file);
+    let answer = bazel.get(GCS_URL).success();
+    assert_eq!(
+        answer.header("Authorization"),
+        Some(format!("Bearer {ACCESS_TOKEN}").as_str())
+    );
+    let expires = answer.expires_at().unwrap().unix_timestamp();
+    assert!((expires - (now() + 3600 - 360)).abs() < 30, "{expires}");
+    let paths: Vec<_> = server
+        .requests()
+        .iter()
+        .map(|r| r.path_only().to_owned())
+        .collect();
+    assert_eq!(paths.len(), 3, "{paths:?}");
+    bazel.get(GCS_URL).success();
+    assert_eq!(server.count(), 3, "cached");
+
+    // A file-sourced subject token straight from STS, without impersonation; a refusal names
+    // the file and the status.
+    let mut bazel = sandbox();
+    bazel.write("home/oidc-token", "github-oidc-jwt\n");
+    let file = bazel.write(
+        "home/file-creds.json",
+        json!({
+            "type": "external_account",
+            "audience": "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/gh/providers/gh",
+            "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+            "token_url": format!("{base}/v1/token"),
+            "credential_source": {"file": bazel.home().join("oidc-token")}
+        })
+        .to_string(),
+    );
+    bazel.env("GOOGLE_APPLICATION_CREDENTIALS", &file).config(&format!(
+        r#"{{"urls":[{{"host":"storage.googleapis.com","helper":"gcs","config":{{"scopes":["{CLOUD_PLATFORM}"]}}}}]}}"#
+    ));
+    let answer = bazel.get(GCS_URL).success();
+    assert_eq!(
+        answer.header("Authorization"),
+        Some("Bearer federated-token")
+    );
+    bazel.write("home/oidc-token", "wrong-token");
+    bazel.env("CREDENTIAL_HELPER_CACHE", "off");
+    let err = bazel.get(GCS_URL).failure();
+    assert!(
+        err.contains("file-creds.json") && err.contains("401") && !err.contains("wrong-token"),
+        "{err}"
     );
 }
