@@ -43,6 +43,9 @@ const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const METADATA_HOST: &str = "metadata.google.internal";
 /// Off Google Cloud the metadata host does not resolve or answer; do not wait for it.
 const METADATA_TIMEOUT: Duration = Duration::from_millis(1000);
+/// How long an unreachable metadata server is remembered, so the helper processes of one build
+/// probe it once rather than once each.
+const METADATA_ABSENT_TTL: i64 = 60;
 /// Lifetime asked for in a service-account JWT (Google's maximum).
 const JWT_LIFETIME: i64 = 3600;
 
@@ -461,6 +464,15 @@ fn metadata(ctx: &Context, scopes: &[String]) -> Outcome<AccessToken> {
         )));
     };
     let key = Cache::key(&["google-metadata", host, &scopes.join(" ")]);
+    let absent_key = Cache::key(&["google-metadata-absent", host]);
+    let now = ctx.env.now();
+    if let Some(c) = &ctx.cache
+        && c.get::<bool>(&absent_key, now).is_some()
+    {
+        return Outcome::Missing(format!(
+            "no metadata server at {host} (remembered for {METADATA_ABSENT_TTL} s)"
+        ));
+    }
     let what = format!("GCE metadata server {host}");
     let mut absent = None;
     let result = cached(ctx, &key, what.clone(), || {
@@ -486,7 +498,12 @@ fn metadata(ctx: &Context, scopes: &[String]) -> Outcome<AccessToken> {
     });
     match (result, absent) {
         (Ok(t), _) => Outcome::Found(t),
-        (Err(_), Some(why)) => Outcome::Missing(why),
+        (Err(_), Some(why)) => {
+            if let Some(c) = &ctx.cache {
+                let _ = c.put(&absent_key, &true, now + METADATA_ABSENT_TTL);
+            }
+            Outcome::Missing(why)
+        }
         (Err(e), None) => Outcome::Failed(e),
     }
 }

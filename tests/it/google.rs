@@ -436,6 +436,31 @@ fn no_google_credentials_fails_fast_with_a_hint() {
     assert!(took.as_secs() < 3, "{took:?}");
 }
 
+#[test]
+fn an_absent_metadata_server_is_probed_once_per_minute() {
+    // A server that accepts and never answers: the probe's 1 s limit ends it.
+    let silent = TestServer::start(|_| Response::hang());
+    let mut bazel = sandbox();
+    bazel
+        .env("GCE_METADATA_HOST", silent.addr().to_string())
+        .env("CREDENTIAL_HELPER_LOG", "debug");
+    let started = Instant::now();
+    let out = bazel.get(GCS_URL);
+    assert_eq!(out.status, Some(1), "{out}");
+    let first = started.elapsed();
+    let started = Instant::now();
+    let out = bazel.get(GCS_URL);
+    let second = started.elapsed();
+    eprintln!("hanging metadata server: first get {first:?}, second {second:?}");
+    assert_eq!(
+        silent.count(),
+        1,
+        "probed once, never retried, then remembered\n{out}"
+    );
+    assert!(first.as_millis() < 2500, "{first:?}");
+    assert!(out.stderr.contains("remembered"), "{out}");
+}
+
 /// An HTTP proxy that forwards `http://<google host>/...` to a local registry: Google's host
 /// names stay in the URLs, so the keychain's host rules are exercised as they are.
 fn forwarding_proxy(upstream: String) -> TestServer {
