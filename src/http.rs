@@ -52,6 +52,8 @@ pub struct Request {
     pub url: url::Url,
     pub headers: Vec<(String, Secret)>,
     pub body: Option<(String, Vec<u8>)>,
+    /// A shorter total timeout, for probes; such requests are never retried.
+    pub timeout: Option<Duration>,
 }
 
 impl Request {
@@ -61,6 +63,7 @@ impl Request {
             url,
             headers: Vec::new(),
             body: None,
+            timeout: None,
         }
     }
 
@@ -70,11 +73,19 @@ impl Request {
             url,
             headers: Vec::new(),
             body: Some((content_type.to_string(), body)),
+            timeout: None,
         }
     }
 
     pub fn header(mut self, name: &str, value: impl Into<Secret>) -> Request {
         self.headers.push((name.to_string(), value.into()));
+        self
+    }
+
+    /// A probe of an endpoint that exists only on some machines (a cloud metadata server):
+    /// at most `timeout`, and no retry, so its absence costs little.
+    pub fn probe(mut self, timeout: Duration) -> Request {
+        self.timeout = Some(timeout);
         self
     }
 
@@ -213,6 +224,9 @@ impl Http {
     /// time allows.
     pub fn send(&self, req: &Request) -> Result<Response> {
         let first = self.send_once(req);
+        if req.timeout.is_some() {
+            return first.map_err(|e| e.error);
+        }
         let transient = match &first {
             Ok(r) => r.status == 429 || r.status >= 500,
             Err(e) => e.transient,
@@ -233,7 +247,10 @@ impl Http {
                 "out of time for network requests",
             )));
         }
-        let timeout = self.timeout.min(remaining);
+        let timeout = req
+            .timeout
+            .map_or(self.timeout, |t| t.min(self.timeout))
+            .min(remaining);
         let method = match req.method {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,

@@ -7,7 +7,7 @@
 
 use serde::Deserialize;
 
-use super::{Outcome, github};
+use super::{Outcome, gcp, github};
 use crate::context::Context;
 use crate::env::{Env, vars};
 use crate::error::{Error, Result};
@@ -17,17 +17,21 @@ use crate::registry::{Credential, Resolved, Sourced};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Keychain {
+    /// gcr.io and Artifact Registry: a Google access token (Application Default Credentials).
+    #[serde(alias = "gke", alias = "google")]
+    Gcp,
     /// ghcr.io: GitHub tokens from the environment, then the gh CLI.
     Github,
 }
 
 impl Keychain {
     /// Every keychain, in the order they are consulted.
-    pub const ALL: &'static [Keychain] = &[Keychain::Github];
+    pub const ALL: &'static [Keychain] = &[Keychain::Gcp, Keychain::Github];
 
     /// Our names, plus imgpkg's aliases.
     pub fn from_name(name: &str) -> Option<Keychain> {
         match name.trim().to_ascii_lowercase().as_str() {
+            "gcp" | "gke" | "google" => Some(Keychain::Gcp),
             "github" => Some(Keychain::Github),
             _ => None,
         }
@@ -35,6 +39,7 @@ impl Keychain {
 
     pub fn name(self) -> &'static str {
         match self {
+            Keychain::Gcp => "gcp",
             Keychain::Github => "github",
         }
     }
@@ -42,12 +47,14 @@ impl Keychain {
     /// Whether this keychain serves the registry at all.
     pub fn applies_to(self, target: &Target) -> bool {
         match self {
+            Keychain::Gcp => gcp::serves(&target.registry),
             Keychain::Github => target.registry == "ghcr.io",
         }
     }
 
     pub fn lookup(self, ctx: &Context, target: &Target) -> Outcome<Resolved> {
         match self {
+            Keychain::Gcp => gcp::lookup(ctx),
             Keychain::Github => github_keychain(ctx, target),
         }
     }
@@ -120,6 +127,11 @@ mod tests {
         );
         let env = test_env(&[("IMGPKG_ACTIVE_KEYCHAINS", "github")]);
         assert_eq!(active(&[], &env).unwrap(), [Keychain::Github]);
+        let env = test_env(&[("IMGPKG_ACTIVE_KEYCHAINS", "github, gke")]);
+        assert_eq!(
+            active(&[], &env).unwrap(),
+            [Keychain::Gcp, Keychain::Github]
+        );
         let env = test_env(&[("CREDENTIAL_HELPER_ACTIVE_KEYCHAINS", "github,bogus")]);
         let err = active(&[], &env).unwrap_err().to_string();
         assert!(err.contains("unknown keychain \"bogus\""), "{err}");

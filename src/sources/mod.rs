@@ -16,6 +16,7 @@ pub mod docker_config;
 pub mod env;
 pub mod env_keychain;
 pub mod file;
+pub mod gcp;
 pub mod github;
 pub mod keychain;
 pub mod keyring;

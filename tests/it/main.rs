@@ -3,6 +3,7 @@ mod support;
 mod cache;
 mod core;
 mod credential_files;
+mod google;
 mod helpers;
 mod keychains;
 mod oci;
