@@ -52,6 +52,9 @@ pub struct Request {
     pub url: url::Url,
     pub headers: Vec<(String, Secret)>,
     pub body: Option<(String, Vec<u8>)>,
+    /// A shorter total time than the default, for probes of endpoints that exist only on some
+    /// machines (cloud metadata services), which must fail fast everywhere else.
+    pub timeout: Option<Duration>,
 }
 
 impl Request {
@@ -61,6 +64,7 @@ impl Request {
             url,
             headers: Vec::new(),
             body: None,
+            timeout: None,
         }
     }
 
@@ -70,11 +74,18 @@ impl Request {
             url,
             headers: Vec::new(),
             body: Some((content_type.to_string(), body)),
+            timeout: None,
         }
     }
 
     pub fn header(mut self, name: &str, value: impl Into<Secret>) -> Request {
         self.headers.push((name.to_string(), value.into()));
+        self
+    }
+
+    /// Caps this request's total time below the default.
+    pub fn timeout(mut self, timeout: Duration) -> Request {
+        self.timeout = Some(timeout);
         self
     }
 
@@ -233,7 +244,10 @@ impl Http {
                 "out of time for network requests",
             )));
         }
-        let timeout = self.timeout.min(remaining);
+        let timeout = req
+            .timeout
+            .map_or(self.timeout, |t| t.min(self.timeout))
+            .min(remaining);
         let method = match req.method {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,

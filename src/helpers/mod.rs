@@ -8,6 +8,7 @@ use crate::context::Context;
 use crate::error::Result;
 use crate::protocol::Response;
 
+pub mod azblob;
 pub mod header;
 pub mod null;
 pub mod oci;
@@ -16,18 +17,24 @@ pub mod oci;
 #[derive(Debug)]
 pub enum HelperConfig {
     Null,
+    Azblob(azblob::Config),
     Header(header::Config),
     Oci(Box<oci::Config>),
 }
 
 impl HelperConfig {
-    pub const NAMES: &'static [&'static str] = &["header", "null", "oci"];
+    pub const NAMES: &'static [&'static str] = &["azblob", "header", "null", "oci"];
 
     pub fn parse(name: &str, config: Value) -> Result<HelperConfig, HelperConfigError> {
         match name {
             "null" => {
                 helper_config::<null::Config>(config)?;
                 Ok(HelperConfig::Null)
+            }
+            "azblob" => {
+                let c: azblob::Config = helper_config(config)?;
+                c.validate().map_err(HelperConfigError::Invalid)?;
+                Ok(HelperConfig::Azblob(c))
             }
             "header" => {
                 let c: header::Config = helper_config(config)?;
@@ -46,6 +53,7 @@ impl HelperConfig {
     pub fn name(&self) -> &'static str {
         match self {
             HelperConfig::Null => "null",
+            HelperConfig::Azblob(_) => "azblob",
             HelperConfig::Header(_) => "header",
             HelperConfig::Oci(_) => "oci",
         }
@@ -56,6 +64,7 @@ impl HelperConfig {
 pub fn run(ctx: &Context, helper: &HelperConfig, url: &url::Url) -> Result<Response> {
     match helper {
         HelperConfig::Null => Ok(Response::empty()),
+        HelperConfig::Azblob(c) => azblob::run(ctx, c, url),
         HelperConfig::Header(c) => header::run(ctx, c),
         // `plan` normally turns oci entries into `Action::Oci`; this keeps `run` total.
         HelperConfig::Oci(c) => match oci::plan(url, c)? {

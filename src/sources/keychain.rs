@@ -7,7 +7,7 @@
 
 use serde::Deserialize;
 
-use super::{Outcome, github};
+use super::{Outcome, acr, github};
 use crate::context::Context;
 use crate::env::{Env, vars};
 use crate::error::{Error, Result};
@@ -17,17 +17,22 @@ use crate::registry::{Credential, Resolved, Sourced};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Keychain {
+    /// Azure Container Registry: the Entra ID identity (service principal, workload or managed
+    /// identity) traded for an ACR refresh token. imgpkg calls it `aks`.
+    #[serde(alias = "aks", alias = "acr")]
+    Azure,
     /// ghcr.io: GitHub tokens from the environment, then the gh CLI.
     Github,
 }
 
 impl Keychain {
     /// Every keychain, in the order they are consulted.
-    pub const ALL: &'static [Keychain] = &[Keychain::Github];
+    pub const ALL: &'static [Keychain] = &[Keychain::Azure, Keychain::Github];
 
     /// Our names, plus imgpkg's aliases.
     pub fn from_name(name: &str) -> Option<Keychain> {
         match name.trim().to_ascii_lowercase().as_str() {
+            "azure" | "aks" | "acr" => Some(Keychain::Azure),
             "github" => Some(Keychain::Github),
             _ => None,
         }
@@ -35,6 +40,7 @@ impl Keychain {
 
     pub fn name(self) -> &'static str {
         match self {
+            Keychain::Azure => "azure",
             Keychain::Github => "github",
         }
     }
@@ -42,12 +48,14 @@ impl Keychain {
     /// Whether this keychain serves the registry at all.
     pub fn applies_to(self, target: &Target) -> bool {
         match self {
+            Keychain::Azure => acr::is_acr_host(target.hostname()),
             Keychain::Github => target.registry == "ghcr.io",
         }
     }
 
     pub fn lookup(self, ctx: &Context, target: &Target) -> Outcome<Resolved> {
         match self {
+            Keychain::Azure => acr::lookup(ctx, target),
             Keychain::Github => github_keychain(ctx, target),
         }
     }
@@ -120,8 +128,34 @@ mod tests {
         );
         let env = test_env(&[("IMGPKG_ACTIVE_KEYCHAINS", "github")]);
         assert_eq!(active(&[], &env).unwrap(), [Keychain::Github]);
+        let env = test_env(&[("IMGPKG_ACTIVE_KEYCHAINS", "github,aks")]);
+        assert_eq!(
+            active(&[], &env).unwrap(),
+            [Keychain::Azure, Keychain::Github]
+        );
         let env = test_env(&[("CREDENTIAL_HELPER_ACTIVE_KEYCHAINS", "github,bogus")]);
         let err = active(&[], &env).unwrap_err().to_string();
         assert!(err.contains("unknown keychain \"bogus\""), "{err}");
+    }
+
+    #[test]
+    fn names_aliases_and_host_rules() {
+        for name in ["azure", "aks", "acr", " AKS "] {
+            assert_eq!(Keychain::from_name(name), Some(Keychain::Azure), "{name}");
+        }
+        let parsed: Vec<Keychain> = serde_json::from_str(r#"["azure","aks","acr"]"#).unwrap();
+        assert_eq!(parsed, [Keychain::Azure; 3]);
+        let target = |u: &str| Target::from_url(&url::Url::parse(u).unwrap()).unwrap();
+        for (url, azure, github) in [
+            ("https://myreg.azurecr.io/v2/a/manifests/1", true, false),
+            ("https://myreg.azurecr.us:443/v2/a/manifests/1", true, false),
+            ("http://myreg.azurecr.cn:5000/v2/a/manifests/1", true, false),
+            ("https://azurecr.io/v2/a/manifests/1", false, false),
+            ("https://ghcr.io/v2/a/manifests/1", false, true),
+        ] {
+            let t = target(url);
+            assert_eq!(Keychain::Azure.applies_to(&t), azure, "{url}");
+            assert_eq!(Keychain::Github.applies_to(&t), github, "{url}");
+        }
     }
 }
