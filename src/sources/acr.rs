@@ -35,44 +35,55 @@ pub fn lookup(ctx: &Context, target: &Target) -> Outcome<Resolved> {
         Outcome::Missing(why) => return Outcome::Missing(why),
         Outcome::Failed(e) => return Outcome::Failed(e.context("azure keychain")),
     };
-    let source = format!("azure keychain ({})", aad.source);
+    match refresh_token(ctx, target, &aad) {
+        Ok(token) => Outcome::Found(Resolved::Credential(Sourced {
+            credential: Credential::IdentityToken {
+                username: Some(USERNAME.to_string()),
+                token,
+            },
+            source: format!("azure keychain ({})", aad.source),
+        })),
+        Err(e) => Outcome::Failed(e.context(format!("azure keychain: {}", aad.source))),
+    }
+}
+
+/// The registry's refresh token for this identity: cached, or exchanged by one process for
+/// all the processes of a build.
+fn refresh_token(
+    ctx: &Context,
+    target: &Target,
+    aad: &azure::AccessToken,
+) -> Result<Secret, Error> {
     let key = Cache::key(&["acr-refresh", &target.base_url(), &aad.identity]);
     let now = ctx.env.now();
-    let cached = ctx
-        .cache
-        .as_ref()
-        .and_then(|c| c.get::<CachedRefresh>(&key, now));
-    let refresh = match cached {
-        Some((c, _)) => {
-            note!(
-                ctx.trace,
-                "azure keychain: cache hit: refresh token for {}",
-                target.registry
-            );
-            Secret::new(c.refresh_token)
-        }
-        None => match exchange(ctx, target, &aad) {
-            Ok(refresh) => {
-                // ACR refresh tokens outlive the Entra token they came from; its expiry is a
-                // safe bound without reading the token.
-                if let Some(cache) = &ctx.cache {
-                    let value = CachedRefresh {
-                        refresh_token: refresh.expose().to_string(),
-                    };
-                    let _ = cache.put(&key, &value, aad.expires);
-                }
-                refresh
-            }
-            Err(e) => return Outcome::Failed(e.context(format!("azure keychain: {}", aad.source))),
-        },
+    let cached = |what: &str| {
+        let (c, _) = ctx.cache.as_ref()?.get::<CachedRefresh>(&key, now)?;
+        note!(
+            ctx.trace,
+            "azure keychain: cache {what}: refresh token for {}",
+            target.registry
+        );
+        Some(Secret::new(c.refresh_token))
     };
-    Outcome::Found(Resolved::Credential(Sourced {
-        credential: Credential::IdentityToken {
-            username: Some(USERNAME.to_string()),
-            token: refresh,
-        },
-        source,
-    }))
+    if let Some(token) = cached("hit") {
+        return Ok(token);
+    }
+    let _guard = ctx.cache.as_ref().map(|c| c.lock(&key));
+    if let Some(token) = cached("hit after waiting for another process") {
+        return Ok(token);
+    }
+    let token = exchange(ctx, target, aad)?;
+    // ACR refresh tokens outlive the Entra token they came from, so its expiry is a safe bound
+    // without reading the token.
+    if let Some(cache) = &ctx.cache {
+        let value = CachedRefresh {
+            refresh_token: token.expose().to_string(),
+        };
+        if let Err(e) = cache.put(&key, &value, aad.expires) {
+            note!(ctx.trace, "cache: {e}");
+        }
+    }
+    Ok(token)
 }
 
 #[derive(Serialize, Deserialize)]

@@ -442,3 +442,48 @@ fn without_an_azure_identity_the_keychain_steps_aside_for_docker_config() {
             .any(|p| p.contains("/oauth2/exchange"))
     );
 }
+
+#[test]
+fn concurrent_processes_share_one_token_request_and_one_exchange() {
+    let authority = authority(AAD_ARM_TOKEN);
+    let registry = AcrFake::start();
+    let mut bazel = registry.bazel();
+    with_client_secret(&mut bazel, &authority);
+    let uri = registry.manifest_uri();
+    let answers: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8).map(|_| s.spawn(|| bazel.get(&uri))).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for out in &answers {
+        let want = format!("Bearer {ACR_ACCESS}");
+        assert_eq!(
+            out.success().header("Authorization"),
+            Some(want.as_str()),
+            "{out}"
+        );
+    }
+    let count = |p: &str| registry.paths().iter().filter(|x| x.ends_with(p)).count();
+    assert_eq!(
+        authority.count(),
+        1,
+        "one Entra ID request for eight processes"
+    );
+    assert_eq!((count("/oauth2/exchange"), count("/oauth2/token")), (1, 1));
+}
+
+#[test]
+fn a_missing_metadata_service_is_remembered_for_the_build() {
+    let hanging = TestServer::start(|_| Response::hang());
+    let mut bazel = Bazel::new();
+    bazel.env("AZURE_POD_IDENTITY_AUTHORITY_HOST", hanging.url());
+    bazel.get(BLOB).failure();
+    let started = Instant::now();
+    let err = bazel.get(BLOB).failure();
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(err.contains("remembered from a recent probe"), "{err}");
+    assert_eq!(hanging.count(), 1);
+}
