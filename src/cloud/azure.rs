@@ -154,12 +154,11 @@ impl Identity {
     /// its tenant) is an error rather than a silent fall-through to managed identity.
     fn from_env(env: &Env) -> Result<Identity, Error> {
         let client_id = env.var(vars::AZURE_CLIENT_ID).map(str::to_string);
-        let secret = env.var(vars::AZURE_CLIENT_SECRET);
-        let token_file = env.var(vars::AZURE_FEDERATED_TOKEN_FILE);
-        if let Some(via) = secret
-            .map(|_| vars::AZURE_CLIENT_SECRET)
-            .or(token_file.map(|_| vars::AZURE_FEDERATED_TOKEN_FILE))
-        {
+        // The secret wins over the token file, as in the SDKs.
+        let proof = [vars::AZURE_CLIENT_SECRET, vars::AZURE_FEDERATED_TOKEN_FILE]
+            .into_iter()
+            .find_map(|name| Some((name, env.var(name)?)));
+        if let Some((via, value)) = proof {
             let need = |name: &str| {
                 env.var(name).map(str::to_string).ok_or_else(|| {
                     Error::new(format!("{via} is set but {name} is not")).hint(format!(
@@ -178,19 +177,20 @@ impl Identity {
                 )));
             }
             let authority = authority(env)?;
-            return Ok(match secret {
-                Some(s) => Identity::ClientSecret {
+            return Ok(if via == vars::AZURE_CLIENT_SECRET {
+                Identity::ClientSecret {
                     authority,
                     tenant,
                     client_id,
-                    secret: Secret::new(s),
-                },
-                None => Identity::Federated {
+                    secret: Secret::new(value),
+                }
+            } else {
+                Identity::Federated {
                     authority,
                     tenant,
                     client_id,
-                    token_file: env.expand_path(token_file.unwrap_or_default()),
-                },
+                    token_file: env.expand_path(value),
+                }
             });
         }
         if let (Some(endpoint), Some(header)) = (
