@@ -487,3 +487,39 @@ fn a_missing_metadata_service_is_remembered_for_the_build() {
     assert!(err.contains("remembered from a recent probe"), "{err}");
     assert_eq!(hanging.count(), 1);
 }
+
+#[test]
+fn an_exchange_refused_by_the_registry_names_the_keychain_and_the_role() {
+    // The identity signs in, but the registry does not take its token (no AcrPull).
+    let authority = authority("token-without-acrpull");
+    let registry = AcrFake::start();
+    let mut bazel = registry.bazel();
+    with_client_secret(&mut bazel, &authority);
+    let err = bazel.get(&registry.manifest_uri()).failure();
+    for want in [
+        "azure keychain: client secret of AZURE_CLIENT_ID",
+        "http://myreg.azurecr.io/oauth2/exchange answered 401",
+        "AcrPull",
+    ] {
+        assert!(err.contains(want), "missing {want:?} in {err}");
+    }
+    assert!(!err.contains("token-without-acrpull"), "{err}");
+}
+
+#[test]
+fn the_keychain_is_only_for_azure_registries() {
+    let authority = authority(AAD_ARM_TOKEN);
+    let registry = TestServer::start(|_| Response::new(200));
+    let mut bazel = sandbox();
+    bazel.config(
+        r#"{"urls":[{"host":"127.0.0.1","helper":"oci","config":{"keychains":["azure"]}}]}"#,
+    );
+    with_client_secret(&mut bazel, &authority);
+    let out = bazel.get(&format!("{}/v2/team/app/manifests/v1", registry.url()));
+    assert!(out.success().header("Authorization").is_none(), "{out}");
+    assert_eq!(
+        authority.count(),
+        0,
+        "no Azure token for a registry that is not ACR"
+    );
+}
