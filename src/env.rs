@@ -38,6 +38,8 @@ pub mod vars {
     pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
     /// The home directory.
     pub const HOME: &str = "HOME";
+    /// The netrc file read by the `netrc` helper (default `~/.netrc`).
+    pub const NETRC: &str = "NETRC";
     /// Searched for `docker-credential-<name>` programs.
     pub const PATH: &str = "PATH";
 
@@ -69,6 +71,16 @@ pub mod vars {
     /// Base URL of the Azure instance metadata service (default `http://169.254.169.254`); the
     /// Azure SDKs' name for it.
     pub const AZURE_POD_IDENTITY_AUTHORITY_HOST: &str = "AZURE_POD_IDENTITY_AUTHORITY_HOST";
+    /// A Google credentials file (`service_account`, `authorized_user` or `external_account`
+    /// JSON), tried first.
+    pub const GOOGLE_APPLICATION_CREDENTIALS: &str = "GOOGLE_APPLICATION_CREDENTIALS";
+    /// gcloud's config directory (default `~/.config/gcloud`); holds
+    /// `application_default_credentials.json`.
+    pub const CLOUDSDK_CONFIG: &str = "CLOUDSDK_CONFIG";
+    /// Host (and port) of the GCE metadata server (default `metadata.google.internal`).
+    pub const GCE_METADATA_HOST: &str = "GCE_METADATA_HOST";
+    /// `true` (or `1`) skips the GCE metadata server (google-auth's name).
+    pub const NO_GCE_CHECK: &str = "NO_GCE_CHECK";
 
     /// Comma-separated cloud keychains to turn on for every oci entry (`ecr`, `gcp`, `azure`,
     /// `github`; imgpkg's `gke` and `aks` are accepted too).

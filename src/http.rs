@@ -52,8 +52,7 @@ pub struct Request {
     pub url: url::Url,
     pub headers: Vec<(String, Secret)>,
     pub body: Option<(String, Vec<u8>)>,
-    /// A shorter total time than the default, for probes of endpoints that exist only on some
-    /// machines (cloud metadata services), which must fail fast everywhere else.
+    /// A shorter total timeout, for probes; such requests are never retried.
     pub timeout: Option<Duration>,
 }
 
@@ -83,8 +82,9 @@ impl Request {
         self
     }
 
-    /// Caps this request's total time below the default.
-    pub fn timeout(mut self, timeout: Duration) -> Request {
+    /// A probe of an endpoint that exists only on some machines (a cloud metadata server):
+    /// at most `timeout`, and no retry, so its absence costs little.
+    pub fn probe(mut self, timeout: Duration) -> Request {
         self.timeout = Some(timeout);
         self
     }
@@ -224,6 +224,9 @@ impl Http {
     /// time allows.
     pub fn send(&self, req: &Request) -> Result<Response> {
         let first = self.send_once(req);
+        if req.timeout.is_some() {
+            return first.map_err(|e| e.error);
+        }
         let transient = match &first {
             Ok(r) => r.status == 429 || r.status >= 500,
             Err(e) => e.transient,

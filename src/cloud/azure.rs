@@ -43,7 +43,7 @@ const APP_SERVICE_API_VERSION: &str = "2019-08-01";
 const IMDS_PROBE_TIMEOUT: Duration = Duration::from_millis(1000);
 /// How long "no metadata service here" is remembered, so that the processes of one build do
 /// not each wait for the probe.
-const IMDS_ABSENT_TTL: i64 = 120;
+const IMDS_ABSENT_TTL: i64 = 60;
 /// Lifetime assumed when an answer states none (the registry token spec's default).
 const DEFAULT_LIFETIME: i64 = 60;
 
@@ -450,7 +450,7 @@ fn imds(
     }
     // Any answer, even an error, means the service is there (the SDKs probe the same way).
     note!(ctx.trace, "azure: probing {shown}");
-    let probe = Request::get(url.clone()).timeout(IMDS_PROBE_TIMEOUT);
+    let probe = Request::get(url.clone()).probe(IMDS_PROBE_TIMEOUT);
     if let Err(e) = ctx.http.send(&probe) {
         note!(ctx.trace, "azure: {e}");
         if let Some(cache) = &ctx.cache {

@@ -9,7 +9,11 @@ use crate::error::Result;
 use crate::protocol::Response;
 
 pub mod azblob;
+pub mod gar;
+pub mod gcs;
+pub mod github;
 pub mod header;
+pub mod netrc;
 pub mod null;
 pub mod oci;
 
@@ -18,12 +22,18 @@ pub mod oci;
 pub enum HelperConfig {
     Null,
     Azblob(azblob::Config),
+    Github(github::Config),
     Header(header::Config),
+    Gcs(gcs::Config),
+    Gar(gar::Config),
+    Netrc(netrc::Config),
     Oci(Box<oci::Config>),
 }
 
 impl HelperConfig {
-    pub const NAMES: &'static [&'static str] = &["azblob", "header", "null", "oci"];
+    pub const NAMES: &'static [&'static str] = &[
+        "azblob", "gar", "gcs", "github", "header", "netrc", "null", "oci",
+    ];
 
     pub fn parse(name: &str, config: Value) -> Result<HelperConfig, HelperConfigError> {
         match name {
@@ -41,6 +51,14 @@ impl HelperConfig {
                 c.validate().map_err(HelperConfigError::Invalid)?;
                 Ok(HelperConfig::Header(c))
             }
+            "gcs" => {
+                let c: gcs::Config = helper_config(config)?;
+                c.validate().map_err(HelperConfigError::Invalid)?;
+                Ok(HelperConfig::Gcs(c))
+            }
+            "gar" => Ok(HelperConfig::Gar(helper_config(config)?)),
+            "github" => Ok(HelperConfig::Github(helper_config(config)?)),
+            "netrc" => Ok(HelperConfig::Netrc(helper_config(config)?)),
             "oci" => {
                 let mut c: oci::Config = helper_config(config)?;
                 c.validate().map_err(HelperConfigError::Invalid)?;
@@ -54,7 +72,11 @@ impl HelperConfig {
         match self {
             HelperConfig::Null => "null",
             HelperConfig::Azblob(_) => "azblob",
+            HelperConfig::Github(_) => "github",
             HelperConfig::Header(_) => "header",
+            HelperConfig::Gcs(_) => "gcs",
+            HelperConfig::Gar(_) => "gar",
+            HelperConfig::Netrc(_) => "netrc",
             HelperConfig::Oci(_) => "oci",
         }
     }
@@ -65,7 +87,11 @@ pub fn run(ctx: &Context, helper: &HelperConfig, url: &url::Url) -> Result<Respo
     match helper {
         HelperConfig::Null => Ok(Response::empty()),
         HelperConfig::Azblob(c) => azblob::run(ctx, c, url),
+        HelperConfig::Github(c) => github::run(ctx, c, url),
         HelperConfig::Header(c) => header::run(ctx, c),
+        HelperConfig::Gcs(c) => gcs::run(ctx, c, url),
+        HelperConfig::Gar(c) => gar::run(ctx, c, url),
+        HelperConfig::Netrc(c) => netrc::run(ctx, c, url),
         // `plan` normally turns oci entries into `Action::Oci`; this keeps `run` total.
         HelperConfig::Oci(c) => match oci::plan(url, c)? {
             Some(p) => oci::run(ctx, &p),

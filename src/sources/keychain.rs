@@ -7,7 +7,7 @@
 
 use serde::Deserialize;
 
-use super::{Outcome, acr, github};
+use super::{Outcome, acr, gcp, github};
 use crate::context::Context;
 use crate::env::{Env, vars};
 use crate::error::{Error, Result};
@@ -17,6 +17,9 @@ use crate::registry::{Credential, Resolved, Sourced};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Keychain {
+    /// gcr.io and Artifact Registry: a Google access token (Application Default Credentials).
+    #[serde(alias = "gke", alias = "google")]
+    Gcp,
     /// Azure Container Registry: the Entra ID identity (service principal, workload or managed
     /// identity) traded for an ACR refresh token. imgpkg calls it `aks`.
     #[serde(alias = "aks", alias = "acr")]
@@ -27,11 +30,12 @@ pub enum Keychain {
 
 impl Keychain {
     /// Every keychain, in the order they are consulted.
-    pub const ALL: &'static [Keychain] = &[Keychain::Azure, Keychain::Github];
+    pub const ALL: &'static [Keychain] = &[Keychain::Gcp, Keychain::Azure, Keychain::Github];
 
     /// Our names, plus imgpkg's aliases.
     pub fn from_name(name: &str) -> Option<Keychain> {
         match name.trim().to_ascii_lowercase().as_str() {
+            "gcp" | "gke" | "google" => Some(Keychain::Gcp),
             "azure" | "aks" | "acr" => Some(Keychain::Azure),
             "github" => Some(Keychain::Github),
             _ => None,
@@ -40,6 +44,7 @@ impl Keychain {
 
     pub fn name(self) -> &'static str {
         match self {
+            Keychain::Gcp => "gcp",
             Keychain::Azure => "azure",
             Keychain::Github => "github",
         }
@@ -48,6 +53,7 @@ impl Keychain {
     /// Whether this keychain serves the registry at all.
     pub fn applies_to(self, target: &Target) -> bool {
         match self {
+            Keychain::Gcp => gcp::serves(&target.registry),
             Keychain::Azure => acr::is_acr_host(target.hostname()),
             Keychain::Github => target.registry == "ghcr.io",
         }
@@ -55,6 +61,7 @@ impl Keychain {
 
     pub fn lookup(self, ctx: &Context, target: &Target) -> Outcome<Resolved> {
         match self {
+            Keychain::Gcp => gcp::lookup(ctx),
             Keychain::Azure => acr::lookup(ctx, target),
             Keychain::Github => github_keychain(ctx, target),
         }
@@ -128,10 +135,15 @@ mod tests {
         );
         let env = test_env(&[("IMGPKG_ACTIVE_KEYCHAINS", "github")]);
         assert_eq!(active(&[], &env).unwrap(), [Keychain::Github]);
-        let env = test_env(&[("IMGPKG_ACTIVE_KEYCHAINS", "github,aks")]);
+        let env = test_env(&[("IMGPKG_ACTIVE_KEYCHAINS", "github, gke")]);
         assert_eq!(
             active(&[], &env).unwrap(),
-            [Keychain::Azure, Keychain::Github]
+            [Keychain::Gcp, Keychain::Github]
+        );
+        let env = test_env(&[("IMGPKG_ACTIVE_KEYCHAINS", "github,aks,gcp")]);
+        assert_eq!(
+            active(&[], &env).unwrap(),
+            [Keychain::Gcp, Keychain::Azure, Keychain::Github]
         );
         let env = test_env(&[("CREDENTIAL_HELPER_ACTIVE_KEYCHAINS", "github,bogus")]);
         let err = active(&[], &env).unwrap_err().to_string();

@@ -1,5 +1,6 @@
-//! Where secrets come from: the lookup chain (env, file, static, keyring) and the credential
-//! files users already have (docker, podman).
+//! Where secrets come from: the lookup chain (env, file, static, keyring), the credential
+//! files users already have (docker, podman), and those container platforms write
+//! (Kubernetes, rkt, Mesos).
 
 use serde::Deserialize;
 
@@ -10,14 +11,20 @@ use crate::secret::Secret;
 
 pub mod acr;
 pub mod auth_json;
+pub mod credential_files;
 pub mod credential_helper;
 pub mod docker_config;
 pub mod env;
 pub mod env_keychain;
 pub mod file;
+pub mod gcp;
 pub mod github;
 pub mod keychain;
 pub mod keyring;
+pub mod kubernetes;
+pub mod mesos;
+pub mod netrc;
+pub mod rkt;
 pub mod static_value;
 
 /// One lookup-chain source, as written in the config.
