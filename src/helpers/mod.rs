@@ -8,6 +8,7 @@ use crate::context::Context;
 use crate::error::Result;
 use crate::protocol::Response;
 
+pub mod azblob;
 pub mod gar;
 pub mod gcs;
 pub mod github;
@@ -20,6 +21,7 @@ pub mod oci;
 #[derive(Debug)]
 pub enum HelperConfig {
     Null,
+    Azblob(azblob::Config),
     Github(github::Config),
     Header(header::Config),
     Gcs(gcs::Config),
@@ -29,14 +31,20 @@ pub enum HelperConfig {
 }
 
 impl HelperConfig {
-    pub const NAMES: &'static [&'static str] =
-        &["gar", "gcs", "github", "header", "netrc", "null", "oci"];
+    pub const NAMES: &'static [&'static str] = &[
+        "azblob", "gar", "gcs", "github", "header", "netrc", "null", "oci",
+    ];
 
     pub fn parse(name: &str, config: Value) -> Result<HelperConfig, HelperConfigError> {
         match name {
             "null" => {
                 helper_config::<null::Config>(config)?;
                 Ok(HelperConfig::Null)
+            }
+            "azblob" => {
+                let c: azblob::Config = helper_config(config)?;
+                c.validate().map_err(HelperConfigError::Invalid)?;
+                Ok(HelperConfig::Azblob(c))
             }
             "header" => {
                 let c: header::Config = helper_config(config)?;
@@ -63,6 +71,7 @@ impl HelperConfig {
     pub fn name(&self) -> &'static str {
         match self {
             HelperConfig::Null => "null",
+            HelperConfig::Azblob(_) => "azblob",
             HelperConfig::Github(_) => "github",
             HelperConfig::Header(_) => "header",
             HelperConfig::Gcs(_) => "gcs",
@@ -77,6 +86,7 @@ impl HelperConfig {
 pub fn run(ctx: &Context, helper: &HelperConfig, url: &url::Url) -> Result<Response> {
     match helper {
         HelperConfig::Null => Ok(Response::empty()),
+        HelperConfig::Azblob(c) => azblob::run(ctx, c, url),
         HelperConfig::Github(c) => github::run(ctx, c, url),
         HelperConfig::Header(c) => header::run(ctx, c),
         HelperConfig::Gcs(c) => gcs::run(ctx, c, url),

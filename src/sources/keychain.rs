@@ -7,7 +7,7 @@
 
 use serde::Deserialize;
 
-use super::{Outcome, gcp, github};
+use super::{Outcome, acr, gcp, github};
 use crate::context::Context;
 use crate::env::{Env, vars};
 use crate::error::{Error, Result};
@@ -20,18 +20,23 @@ pub enum Keychain {
     /// gcr.io and Artifact Registry: a Google access token (Application Default Credentials).
     #[serde(alias = "gke", alias = "google")]
     Gcp,
+    /// Azure Container Registry: the Entra ID identity (service principal, workload or managed
+    /// identity) traded for an ACR refresh token. imgpkg calls it `aks`.
+    #[serde(alias = "aks", alias = "acr")]
+    Azure,
     /// ghcr.io: GitHub tokens from the environment, then the gh CLI.
     Github,
 }
 
 impl Keychain {
     /// Every keychain, in the order they are consulted.
-    pub const ALL: &'static [Keychain] = &[Keychain::Gcp, Keychain::Github];
+    pub const ALL: &'static [Keychain] = &[Keychain::Gcp, Keychain::Azure, Keychain::Github];
 
     /// Our names, plus imgpkg's aliases.
     pub fn from_name(name: &str) -> Option<Keychain> {
         match name.trim().to_ascii_lowercase().as_str() {
             "gcp" | "gke" | "google" => Some(Keychain::Gcp),
+            "azure" | "aks" | "acr" => Some(Keychain::Azure),
             "github" => Some(Keychain::Github),
             _ => None,
         }
@@ -40,6 +45,7 @@ impl Keychain {
     pub fn name(self) -> &'static str {
         match self {
             Keychain::Gcp => "gcp",
+            Keychain::Azure => "azure",
             Keychain::Github => "github",
         }
     }
@@ -48,6 +54,7 @@ impl Keychain {
     pub fn applies_to(self, target: &Target) -> bool {
         match self {
             Keychain::Gcp => gcp::serves(&target.registry),
+            Keychain::Azure => acr::is_acr_host(target.hostname()),
             Keychain::Github => target.registry == "ghcr.io",
         }
     }
@@ -55,6 +62,7 @@ impl Keychain {
     pub fn lookup(self, ctx: &Context, target: &Target) -> Outcome<Resolved> {
         match self {
             Keychain::Gcp => gcp::lookup(ctx),
+            Keychain::Azure => acr::lookup(ctx, target),
             Keychain::Github => github_keychain(ctx, target),
         }
     }
@@ -132,8 +140,34 @@ mod tests {
             active(&[], &env).unwrap(),
             [Keychain::Gcp, Keychain::Github]
         );
+        let env = test_env(&[("IMGPKG_ACTIVE_KEYCHAINS", "github,aks,gcp")]);
+        assert_eq!(
+            active(&[], &env).unwrap(),
+            [Keychain::Gcp, Keychain::Azure, Keychain::Github]
+        );
         let env = test_env(&[("CREDENTIAL_HELPER_ACTIVE_KEYCHAINS", "github,bogus")]);
         let err = active(&[], &env).unwrap_err().to_string();
         assert!(err.contains("unknown keychain \"bogus\""), "{err}");
+    }
+
+    #[test]
+    fn names_aliases_and_host_rules() {
+        for name in ["azure", "aks", "acr", " AKS "] {
+            assert_eq!(Keychain::from_name(name), Some(Keychain::Azure), "{name}");
+        }
+        let parsed: Vec<Keychain> = serde_json::from_str(r#"["azure","aks","acr"]"#).unwrap();
+        assert_eq!(parsed, [Keychain::Azure; 3]);
+        let target = |u: &str| Target::from_url(&url::Url::parse(u).unwrap()).unwrap();
+        for (url, azure, github) in [
+            ("https://myreg.azurecr.io/v2/a/manifests/1", true, false),
+            ("https://myreg.azurecr.us:443/v2/a/manifests/1", true, false),
+            ("http://myreg.azurecr.cn:5000/v2/a/manifests/1", true, false),
+            ("https://azurecr.io/v2/a/manifests/1", false, false),
+            ("https://ghcr.io/v2/a/manifests/1", false, true),
+        ] {
+            let t = target(url);
+            assert_eq!(Keychain::Azure.applies_to(&t), azure, "{url}");
+            assert_eq!(Keychain::Github.applies_to(&t), github, "{url}");
+        }
     }
 }

@@ -1,5 +1,6 @@
 mod support;
 
+mod azure;
 mod cache;
 mod core;
 mod credential_files;
