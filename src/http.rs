@@ -43,6 +43,8 @@ struct Proxies {
 pub enum Method {
     Get,
     Post,
+    /// Only the EC2 metadata service's session-token request needs it.
+    Put,
 }
 
 /// One request. Header values are secrets so they never show up in `Debug` output.
@@ -76,6 +78,14 @@ impl Request {
     pub fn header(mut self, name: &str, value: impl Into<Secret>) -> Request {
         self.headers.push((name.to_string(), value.into()));
         self
+    }
+
+    /// A body-less `PUT`.
+    pub fn put(url: url::Url) -> Request {
+        Request {
+            method: Method::Put,
+            ..Request::get(url)
+        }
     }
 
     /// `application/x-www-form-urlencoded` body.
@@ -237,6 +247,7 @@ impl Http {
         let method = match req.method {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
+            Method::Put => reqwest::Method::PUT,
         };
         let mut builder = client.request(method, req.url.clone()).timeout(timeout);
         for (name, value) in &req.headers {

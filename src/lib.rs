@@ -6,6 +6,7 @@
 
 pub mod cache;
 pub mod cli;
+pub mod cloud;
 pub mod config;
 pub mod context;
 pub mod digest;
