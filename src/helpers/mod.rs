@@ -11,6 +11,7 @@ use crate::protocol::Response;
 pub mod header;
 pub mod null;
 pub mod oci;
+pub mod s3;
 
 /// A helper with its validated config.
 #[derive(Debug)]
@@ -18,10 +19,11 @@ pub enum HelperConfig {
     Null,
     Header(header::Config),
     Oci(Box<oci::Config>),
+    S3(s3::Config),
 }
 
 impl HelperConfig {
-    pub const NAMES: &'static [&'static str] = &["header", "null", "oci"];
+    pub const NAMES: &'static [&'static str] = &["header", "null", "oci", "s3"];
 
     pub fn parse(name: &str, config: Value) -> Result<HelperConfig, HelperConfigError> {
         match name {
@@ -39,6 +41,11 @@ impl HelperConfig {
                 c.validate().map_err(HelperConfigError::Invalid)?;
                 Ok(HelperConfig::Oci(Box::new(c)))
             }
+            "s3" => {
+                let c: s3::Config = helper_config(config)?;
+                c.validate().map_err(HelperConfigError::Invalid)?;
+                Ok(HelperConfig::S3(c))
+            }
             _ => Err(HelperConfigError::UnknownHelper),
         }
     }
@@ -48,6 +55,7 @@ impl HelperConfig {
             HelperConfig::Null => "null",
             HelperConfig::Header(_) => "header",
             HelperConfig::Oci(_) => "oci",
+            HelperConfig::S3(_) => "s3",
         }
     }
 }
@@ -57,6 +65,7 @@ pub fn run(ctx: &Context, helper: &HelperConfig, url: &url::Url) -> Result<Respo
     match helper {
         HelperConfig::Null => Ok(Response::empty()),
         HelperConfig::Header(c) => header::run(ctx, c),
+        HelperConfig::S3(c) => s3::run(ctx, c, url),
         // `plan` normally turns oci entries into `Action::Oci`; this keeps `run` total.
         HelperConfig::Oci(c) => match oci::plan(url, c)? {
             Some(p) => oci::run(ctx, &p),

@@ -7,7 +7,7 @@
 
 use serde::Deserialize;
 
-use super::{Outcome, github};
+use super::{Outcome, ecr, github};
 use crate::context::Context;
 use crate::env::{Env, vars};
 use crate::error::{Error, Result};
@@ -17,17 +17,20 @@ use crate::registry::{Credential, Resolved, Sourced};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Keychain {
+    /// Amazon ECR (private and public): the AWS credential chain and `GetAuthorizationToken`.
+    Ecr,
     /// ghcr.io: GitHub tokens from the environment, then the gh CLI.
     Github,
 }
 
 impl Keychain {
     /// Every keychain, in the order they are consulted.
-    pub const ALL: &'static [Keychain] = &[Keychain::Github];
+    pub const ALL: &'static [Keychain] = &[Keychain::Ecr, Keychain::Github];
 
     /// Our names, plus imgpkg's aliases.
     pub fn from_name(name: &str) -> Option<Keychain> {
         match name.trim().to_ascii_lowercase().as_str() {
+            "ecr" => Some(Keychain::Ecr),
             "github" => Some(Keychain::Github),
             _ => None,
         }
@@ -35,6 +38,7 @@ impl Keychain {
 
     pub fn name(self) -> &'static str {
         match self {
+            Keychain::Ecr => "ecr",
             Keychain::Github => "github",
         }
     }
@@ -42,12 +46,17 @@ impl Keychain {
     /// Whether this keychain serves the registry at all.
     pub fn applies_to(self, target: &Target) -> bool {
         match self {
+            Keychain::Ecr => {
+                target.authority == target.hostname()
+                    && ecr::parse_host(target.hostname()).is_some()
+            }
             Keychain::Github => target.registry == "ghcr.io",
         }
     }
 
     pub fn lookup(self, ctx: &Context, target: &Target) -> Outcome<Resolved> {
         match self {
+            Keychain::Ecr => ecr::lookup(ctx, target),
             Keychain::Github => github_keychain(ctx, target),
         }
     }
@@ -120,8 +129,30 @@ mod tests {
         );
         let env = test_env(&[("IMGPKG_ACTIVE_KEYCHAINS", "github")]);
         assert_eq!(active(&[], &env).unwrap(), [Keychain::Github]);
+        let env = test_env(&[("CREDENTIAL_HELPER_ACTIVE_KEYCHAINS", "github, ECR")]);
+        assert_eq!(
+            active(&[], &env).unwrap(),
+            [Keychain::Ecr, Keychain::Github]
+        );
         let env = test_env(&[("CREDENTIAL_HELPER_ACTIVE_KEYCHAINS", "github,bogus")]);
         let err = active(&[], &env).unwrap_err().to_string();
         assert!(err.contains("unknown keychain \"bogus\""), "{err}");
+    }
+
+    #[test]
+    fn ecr_applies_to_ecr_hosts_only() {
+        let applies = |url: &str| {
+            let target = Target::from_url(&url::Url::parse(url).unwrap()).unwrap();
+            Keychain::Ecr.applies_to(&target)
+        };
+        assert!(applies(
+            "https://123456789012.dkr.ecr.us-east-1.amazonaws.com/v2/a/manifests/l"
+        ));
+        assert!(applies("https://public.ecr.aws/v2/a/b/manifests/l"));
+        assert!(!applies(
+            "https://123456789012.dkr.ecr.us-east-1.amazonaws.com:8443/v2/a/manifests/l"
+        ));
+        assert!(!applies("https://ghcr.io/v2/a/manifests/l"));
+        assert!(!applies("https://bucket.s3.amazonaws.com/v2/a/manifests/l"));
     }
 }

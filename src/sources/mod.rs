@@ -11,6 +11,7 @@ use crate::secret::Secret;
 pub mod auth_json;
 pub mod credential_helper;
 pub mod docker_config;
+pub mod ecr;
 pub mod env;
 pub mod env_keychain;
 pub mod file;
