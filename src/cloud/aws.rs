@@ -67,9 +67,12 @@ impl Credentials {
     }
 }
 
+/// One link of the chain.
+type Source = fn(&Context) -> Outcome<Credentials>;
+
 /// The first credentials the chain finds.
 pub fn credentials(ctx: &Context) -> Outcome<Credentials> {
-    let sources: [(&str, fn(&Context) -> Outcome<Credentials>); 5] = [
+    let sources: [(&str, Source); 5] = [
         ("environment", |ctx| from_env(&ctx.env)),
         ("profile", profile::lookup),
         ("web identity", sts::web_identity_from_env),

@@ -57,10 +57,9 @@ impl Config {
                 ));
             }
         }
-        if !self.lookup_chain.is_empty()
-            && !(self.lookup_chain.has_binding("access_key_id")
-                && self.lookup_chain.has_binding("secret_access_key"))
-        {
+        let chain = &self.lookup_chain;
+        let has_keys = chain.has_binding("access_key_id") && chain.has_binding("secret_access_key");
+        if !chain.is_empty() && !has_keys {
             return Err(
                 "lookup_chain needs sources for both access_key_id and secret_access_key".into(),
             );

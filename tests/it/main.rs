@@ -1,5 +1,6 @@
 mod support;
 
+mod aws;
 mod cache;
 mod core;
 mod keychains;
