@@ -54,7 +54,12 @@ pub struct Request {
     pub url: url::Url,
     pub headers: Vec<(String, Secret)>,
     pub body: Option<(String, Vec<u8>)>,
+    /// A probe of a service that may not exist (instance metadata): a short timeout, no retry.
+    pub probe: bool,
 }
+
+/// Total time of a probe: a metadata service answers in milliseconds when it exists.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl Request {
     pub fn get(url: url::Url) -> Request {
@@ -63,6 +68,7 @@ impl Request {
             url,
             headers: Vec::new(),
             body: None,
+            probe: false,
         }
     }
 
@@ -72,6 +78,7 @@ impl Request {
             url,
             headers: Vec::new(),
             body: Some((content_type.to_string(), body)),
+            probe: false,
         }
     }
 
@@ -86,6 +93,12 @@ impl Request {
             method: Method::Put,
             ..Request::get(url)
         }
+    }
+
+    /// Marks the request as a [probe](Request::probe).
+    pub fn probe(mut self) -> Request {
+        self.probe = true;
+        self
     }
 
     /// `application/x-www-form-urlencoded` body.
@@ -228,7 +241,7 @@ impl Http {
             Err(e) => e.transient,
         };
         let remaining = self.deadline.saturating_duration_since(Instant::now());
-        if transient && remaining > Duration::from_millis(1000) {
+        if transient && !req.probe && remaining > Duration::from_millis(1000) {
             std::thread::sleep(Duration::from_millis(100));
             return self.send_once(req).map_err(|e| e.error);
         }
@@ -243,7 +256,11 @@ impl Http {
                 "out of time for network requests",
             )));
         }
-        let timeout = self.timeout.min(remaining);
+        let timeout = match req.probe {
+            true => PROBE_TIMEOUT.min(self.timeout),
+            false => self.timeout,
+        }
+        .min(remaining);
         let method = match req.method {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,

@@ -97,7 +97,10 @@ pub fn run(ctx: &Context, config: &Config, url: &url::Url) -> Result<Response> {
                 .hint("set \"region\" in the s3 entry's config"));
         }
     };
-    let credentials = credentials(ctx, config)?;
+    let Some(credentials) = credentials(ctx, config)? else {
+        // As with registries: no credentials at all means anonymous access (public buckets).
+        return Ok(Response::empty());
+    };
     note!(
         ctx.trace,
         "s3: signing for region {region} with {}",
@@ -144,14 +147,19 @@ fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// The entry's lookup chain when it has one, else the AWS credential chain.
-fn credentials(ctx: &Context, config: &Config) -> Result<Credentials> {
+/// The entry's lookup chain when it has one (nothing found is an error), else the AWS
+/// credential chain (nothing found is anonymous access).
+fn credentials(ctx: &Context, config: &Config) -> Result<Option<Credentials>> {
     if config.lookup_chain.is_empty() {
         return match aws::credentials(ctx) {
-            Outcome::Found(c) => Ok(c),
-            Outcome::Missing(why) => Err(Error::new(format!("s3: {why}")).hint(
-                "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or a lookup_chain",
-            )),
+            Outcome::Found(c) => Ok(Some(c)),
+            Outcome::Missing(why) => {
+                note!(
+                    ctx.trace,
+                    "s3: {why}; sending no headers (anonymous access)"
+                );
+                Ok(None)
+            }
             Outcome::Failed(e) => Err(e.context("s3")),
         };
     }
@@ -168,13 +176,13 @@ fn credentials(ctx: &Context, config: &Config) -> Result<Credentials> {
     } else {
         None
     };
-    Ok(Credentials {
+    Ok(Some(Credentials {
         access_key_id: id.secret.expose().to_string(),
         secret_access_key: secret.secret,
         session_token: token,
         expires: None,
         source: format!("lookup_chain {} and {}", id.source, secret.source),
-    })
+    }))
 }
 
 /// The signing region a host names: `bucket.s3.<region>.amazonaws.com`,

@@ -753,17 +753,44 @@ fn r2_uses_its_own_variables_and_region_auto() {
     assert!(err.contains("R2_SECRET_ACCESS_KEY"), "{err}");
 }
 
+/// Presigned URLs carry their own signature; without any AWS credentials, public buckets
+/// still download (no headers), and a broken source is an error.
 #[test]
-fn s3_presigned_urls_get_no_headers_and_missing_credentials_are_clear() {
+fn s3_presigned_and_anonymous_urls_get_no_headers() {
     let mut bazel = Bazel::new();
     bazel.env("AWS_EC2_METADATA_DISABLED", "true");
     let presigned = "https://b.s3.us-east-1.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=A%2F20260101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20260101T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=abc";
     let answer = bazel.get(presigned).success();
     assert!(answer.headers.is_empty(), "{answer:?}");
+    let answer = bazel
+        .get("https://b.s3.us-east-1.amazonaws.com/k")
+        .success();
+    assert!(answer.headers.is_empty(), "{answer:?}");
+    bazel.env("AWS_PROFILE", "missing");
     let err = bazel
         .get("https://b.s3.us-east-1.amazonaws.com/k")
         .failure();
-    assert!(err.contains("no AWS credentials"), "{err}");
+    assert!(
+        err.contains("s3: AWS_PROFILE \"missing\" is not in"),
+        "{err}"
+    );
+}
+
+/// Off EC2 the metadata probe fails fast (1 s at most, no retry) and is remembered, so later
+/// downloads skip it.
+#[test]
+fn missing_instance_metadata_is_probed_once() {
+    let imds = TestServer::start(|_| Response::hang());
+    let mut bazel = Bazel::new();
+    bazel.env("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.url());
+    let uri = "https://b.s3.us-east-1.amazonaws.com/k";
+    let started = std::time::Instant::now();
+    assert!(bazel.get(uri).success().headers.is_empty());
+    let first = started.elapsed();
+    assert!(first < std::time::Duration::from_millis(2500), "{first:?}");
+    assert_eq!(imds.count(), 1);
+    assert!(bazel.get(uri).success().headers.is_empty());
+    assert_eq!(imds.count(), 1, "the absence is remembered");
 }
 
 /// The s3 defaults never capture ECR hosts, and the ECR defaults never capture S3 hosts.

@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use super::{Credentials, JsonCredentials, cached};
+use crate::cache::Cache;
 use crate::context::Context;
 use crate::env::vars;
 use crate::error::{Error, Result};
@@ -16,6 +17,9 @@ use crate::sources::Outcome;
 const ECS_HOST: &str = "http://169.254.170.2";
 const IMDS_DEFAULT: &str = "http://169.254.169.254";
 const IMDS_TOKEN_TTL: &str = "21600";
+/// How long "no metadata service here" is remembered, so that a laptop pays for the probe
+/// once, not on every download.
+const IMDS_ABSENT_TTL: i64 = 600;
 
 /// `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (on 169.254.170.2) or `_FULL_URI`, with the
 /// optional `AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE]` as `Authorization`.
@@ -123,9 +127,19 @@ pub fn instance(ctx: &Context) -> Outcome<Credentials> {
         Ok(u) => u,
         Err(e) => return Outcome::Failed(e),
     };
+    let absent_key = Cache::key(&["aws-imds-absent", &base]);
+    let now = ctx.env.now();
+    if let Some(cache) = &ctx.cache
+        && cache.get::<bool>(&absent_key, now).is_some()
+    {
+        return Outcome::Missing(format!(
+            "no instance metadata service at {base} (remembered)"
+        ));
+    }
     note!(ctx.trace, "aws: PUT {token_url}");
-    let request =
-        Request::put(token_url).header("X-aws-ec2-metadata-token-ttl-seconds", IMDS_TOKEN_TTL);
+    let request = Request::put(token_url)
+        .header("X-aws-ec2-metadata-token-ttl-seconds", IMDS_TOKEN_TTL)
+        .probe();
     let token = match ctx.http.send(&request) {
         Ok(r) if r.is_success() => Secret::new(String::from_utf8_lossy(&r.body).trim()),
         Ok(r) => {
@@ -134,7 +148,12 @@ pub fn instance(ctx: &Context) -> Outcome<Credentials> {
                 r.status
             ));
         }
-        Err(e) => return Outcome::Missing(format!("no instance metadata service: {e}")),
+        Err(e) => {
+            if let Some(cache) = &ctx.cache {
+                let _ = cache.put(&absent_key, &true, now + IMDS_ABSENT_TTL);
+            }
+            return Outcome::Missing(format!("no instance metadata service: {e}"));
+        }
     };
     let parts = ["instance", base.as_str()];
     let result = cached(ctx, &parts, || {
