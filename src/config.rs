@@ -56,20 +56,37 @@ pub struct Entry {
 }
 
 /// A glob where `*` also crosses `.` and `/`.
+///
+/// `get` runs once per URL, so matching must not cost a regex compilation per entry: plain
+/// literals and the common `*suffix` / `prefix*` shapes are compared directly, and only other
+/// globs are compiled (by `globset`, on first use). The syntax of every pattern is still
+/// checked when the config loads.
 #[derive(Debug, Clone)]
 pub struct Pattern {
     source: String,
-    matcher: GlobMatcher,
+    fast: Fast,
+    glob: globset::Glob,
+    case_insensitive: bool,
+    compiled: std::sync::OnceLock<GlobMatcher>,
 }
+
+#[derive(Debug, Clone)]
+enum Fast {
+    Literal(String),
+    /// `*` followed by a literal.
+    Suffix(String),
+    /// A literal followed by `*`.
+    Prefix(String),
+    None,
+}
+
+const GLOB_META: &[char] = &['*', '?', '[', ']', '{', '}', '\\', '!'];
 
 impl Pattern {
     /// A host pattern: case-insensitive, and `[`/`]` are literal (IPv6 brackets).
     pub fn host(source: &str) -> Result<Pattern, String> {
-        Pattern::build(
-            source,
-            &source.replace('[', "\\[").replace(']', "\\]"),
-            true,
-        )
+        let escaped = source.replace('[', "\\[").replace(']', "\\]");
+        Pattern::build(source, &escaped, true)
     }
 
     /// A path pattern: case-sensitive, full glob syntax.
@@ -78,20 +95,60 @@ impl Pattern {
     }
 
     fn build(source: &str, glob: &str, case_insensitive: bool) -> Result<Pattern, String> {
-        let glob = GlobBuilder::new(glob)
+        let parsed = GlobBuilder::new(glob)
             .case_insensitive(case_insensitive)
             .literal_separator(false)
             .backslash_escape(true)
             .build()
             .map_err(|e| format!("invalid glob {source:?}: {}", e.kind()))?;
+        // Hosts treat brackets literally, so only the other metacharacters matter there.
+        let meta: &[char] = if case_insensitive {
+            &['*', '?', '{', '}', '\\', '!']
+        } else {
+            GLOB_META
+        };
+        let fold = |s: &str| {
+            if case_insensitive {
+                s.to_ascii_lowercase()
+            } else {
+                s.to_string()
+            }
+        };
+        let fast = if !source.contains(meta) {
+            Fast::Literal(fold(source))
+        } else if let Some(rest) = source.strip_prefix('*').filter(|r| !r.contains(meta)) {
+            Fast::Suffix(fold(rest))
+        } else if let Some(rest) = source.strip_suffix('*').filter(|r| !r.contains(meta)) {
+            Fast::Prefix(fold(rest))
+        } else {
+            Fast::None
+        };
         Ok(Pattern {
             source: source.to_string(),
-            matcher: glob.compile_matcher(),
+            fast,
+            glob: parsed,
+            case_insensitive,
+            compiled: std::sync::OnceLock::new(),
         })
     }
 
     pub fn is_match(&self, s: &str) -> bool {
-        self.matcher.is_match(s)
+        let folded;
+        let s = if self.case_insensitive {
+            folded = s.to_ascii_lowercase();
+            folded.as_str()
+        } else {
+            s
+        };
+        match &self.fast {
+            Fast::Literal(l) => s == l,
+            Fast::Suffix(suffix) => s.ends_with(suffix.as_str()),
+            Fast::Prefix(prefix) => s.starts_with(prefix.as_str()),
+            Fast::None => self
+                .compiled
+                .get_or_init(|| self.glob.compile_matcher())
+                .is_match(s),
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -518,5 +575,121 @@ mod tests {
     fn defaults_parse() {
         let c = Config::defaults().unwrap();
         assert!(!c.entries.is_empty());
+    }
+
+    /// A small deterministic generator for property tests: no dependency, same cases every run.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            // xorshift64*
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+            items[(self.next() % items.len() as u64) as usize]
+        }
+
+        fn label(&mut self) -> String {
+            let len = 1 + self.next() % 6;
+            (0..len)
+                .map(|_| b"abcxyz019-"[(self.next() % 10) as usize] as char)
+                .collect::<String>()
+                .trim_matches('-')
+                .to_string()
+        }
+
+        fn host(&mut self) -> String {
+            let labels = 1 + self.next() % 4;
+            // A letter first: all-digit hosts are IPv4 addresses to a URL parser.
+            let host: Vec<String> = (0..labels).map(|_| format!("h{}", self.label())).collect();
+            host.join(".")
+        }
+
+        fn path(&mut self) -> String {
+            let segs = self.next() % 4;
+            let mut p = String::new();
+            for _ in 0..segs {
+                p.push('/');
+                p.push_str(self.pick(&["v2", "a", "b", "manifests", "x.tgz", "c-d"]));
+            }
+            if p.is_empty() { "/".into() } else { p }
+        }
+    }
+
+    fn entry(fields: &str) -> Config {
+        config(&format!(r#"{{"urls":[{{{fields},"helper":"null"}}]}}"#))
+    }
+
+    fn matches(c: &Config, url: &str) -> bool {
+        c.find(&url::Url::parse(url).unwrap()).is_some()
+    }
+
+    #[test]
+    fn property_host_globs_and_default_ports() {
+        let mut rng = Rng(0x5eed_1234_abcd_0001);
+        for _ in 0..2000 {
+            let host = rng.host();
+            let path = rng.path();
+            let other = rng.host();
+            let scheme = rng.pick(&["https", "http"]);
+            let port = if scheme == "https" { 443 } else { 80 };
+            let plain = format!("{scheme}://{host}{path}");
+            let with_port = format!("{scheme}://{host}:{port}{path}");
+
+            // An explicit default port never changes whether an entry matches.
+            for pattern in [host.as_str(), other.as_str(), "*", "*.a"] {
+                let c = entry(&format!(r#""host":"{pattern}""#));
+                assert_eq!(
+                    matches(&c, &plain),
+                    matches(&c, &with_port),
+                    "{pattern} {plain}"
+                );
+            }
+            // An exact host matches itself in any case, and only hosts equal to it.
+            let c = entry(&format!(r#""host":"{}""#, host.to_uppercase()));
+            assert!(matches(&c, &plain), "{host}");
+            let other_url = format!("{scheme}://{other}{path}");
+            assert_eq!(
+                matches(&c, &other_url),
+                other.eq_ignore_ascii_case(&host),
+                "{host} vs {other}"
+            );
+            // `*.suffix` matches exactly the strict subdomains of suffix.
+            let c = entry(&format!(r#""host":"*.{other}""#));
+            let sub = format!("{scheme}://{host}.{other}{path}");
+            assert!(matches(&c, &sub), "{host}.{other}");
+            assert!(
+                !matches(&c, &format!("{scheme}://{other}{path}")),
+                "{other} itself"
+            );
+            assert_eq!(
+                matches(&c, &plain),
+                host.ends_with(&format!(".{other}")),
+                "{host} under {other}"
+            );
+            // `scheme` is an exact match.
+            let c = entry(r#""scheme":"https""#);
+            assert_eq!(matches(&c, &plain), scheme == "https");
+        }
+    }
+
+    #[test]
+    fn property_path_prefix_globs() {
+        let mut rng = Rng(0x0bad_cafe_0000_0042);
+        for _ in 0..2000 {
+            let prefix = rng.path();
+            let path = rng.path();
+            let c = entry(&format!(r#""path":"{}*""#, prefix));
+            let url = format!("https://h{path}?q=1");
+            assert_eq!(
+                matches(&c, &url),
+                path.starts_with(&prefix),
+                "{prefix}* vs {path}"
+            );
+        }
     }
 }

@@ -38,6 +38,8 @@ pub mod vars {
     pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
     /// The home directory.
     pub const HOME: &str = "HOME";
+    /// The netrc file read by the `netrc` helper (default `~/.netrc`).
+    pub const NETRC: &str = "NETRC";
     /// Searched for `docker-credential-<name>` programs.
     pub const PATH: &str = "PATH";
 

@@ -121,8 +121,19 @@ mod tests {
             ("https://example.com/v2/x/manifests/1", "none"),
             (
                 "https://github.com/bazelbuild/bazel/releases/download/7.0.0/x",
+                "github",
+            ),
+            ("https://api.github.com/repos/o/r/tarball/v1", "github"),
+            ("https://raw.githubusercontent.com/o/r/main/BUILD", "github"),
+            (
+                "https://objects.githubusercontent.com/github-production-release-asset-2e65be/1",
                 "none",
             ),
+            (
+                "https://bcr.bazel.build/modules/rules_go/0.50.0/MODULE.bazel",
+                "none",
+            ),
+            ("https://mirror.bazel.build/x.tgz", "none"),
         ];
         for (url, want) in table {
             assert_eq!(helper(url), want, "{url}");

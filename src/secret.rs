@@ -4,7 +4,7 @@ use std::fmt;
 
 /// A credential. `Debug` and `Display` print `<redacted>`; only [`Secret::expose`] reveals it,
 /// and the only place that calls it to build output is the answer written to stdout.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct Secret(String);
 
 impl Secret {

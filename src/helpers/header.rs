@@ -28,6 +28,14 @@ pub struct Config {
     #[serde(default)]
     pub auth_method: Option<AuthMethod>,
     pub lookup_chain: LookupChain,
+    /// No secret found is an error (default); `false` answers no headers instead, for
+    /// services that also work anonymously.
+    #[serde(default = "yes")]
+    pub required: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -73,10 +81,17 @@ fn is_header_name(name: &str) -> bool {
 
 pub fn run(ctx: &Context, config: &Config) -> Result<Response> {
     let name = config.header_name();
-    let found = config
-        .lookup_chain
-        .lookup(ctx, DEFAULT_BINDING)
-        .map_err(|nf| nf.into_error(&format!("secret for header {name}")))?;
+    let found = match config.lookup_chain.lookup(ctx, DEFAULT_BINDING) {
+        Ok(found) => found,
+        Err(nf) if !config.required && nf.failures.is_empty() => {
+            note!(
+                ctx.trace,
+                "header {name}: no secret, and it is optional: no headers"
+            );
+            return Ok(Response::empty());
+        }
+        Err(nf) => return Err(nf.into_error(&format!("secret for header {name}"))),
+    };
     note!(ctx.trace, "header {name}: secret from {}", found.source);
     let value = match config.auth_method {
         Some(AuthMethod::Basic) => {

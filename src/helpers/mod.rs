@@ -8,7 +8,9 @@ use crate::context::Context;
 use crate::error::Result;
 use crate::protocol::Response;
 
+pub mod github;
 pub mod header;
+pub mod netrc;
 pub mod null;
 pub mod oci;
 pub mod s3;
@@ -17,13 +19,15 @@ pub mod s3;
 #[derive(Debug)]
 pub enum HelperConfig {
     Null,
+    Github(github::Config),
     Header(header::Config),
+    Netrc(netrc::Config),
     Oci(Box<oci::Config>),
     S3(s3::Config),
 }
 
 impl HelperConfig {
-    pub const NAMES: &'static [&'static str] = &["header", "null", "oci", "s3"];
+    pub const NAMES: &'static [&'static str] = &["github", "header", "netrc", "null", "oci", "s3"];
 
     pub fn parse(name: &str, config: Value) -> Result<HelperConfig, HelperConfigError> {
         match name {
@@ -36,6 +40,8 @@ impl HelperConfig {
                 c.validate().map_err(HelperConfigError::Invalid)?;
                 Ok(HelperConfig::Header(c))
             }
+            "github" => Ok(HelperConfig::Github(helper_config(config)?)),
+            "netrc" => Ok(HelperConfig::Netrc(helper_config(config)?)),
             "oci" => {
                 let mut c: oci::Config = helper_config(config)?;
                 c.validate().map_err(HelperConfigError::Invalid)?;
@@ -53,7 +59,9 @@ impl HelperConfig {
     pub fn name(&self) -> &'static str {
         match self {
             HelperConfig::Null => "null",
+            HelperConfig::Github(_) => "github",
             HelperConfig::Header(_) => "header",
+            HelperConfig::Netrc(_) => "netrc",
             HelperConfig::Oci(_) => "oci",
             HelperConfig::S3(_) => "s3",
         }
@@ -64,7 +72,9 @@ impl HelperConfig {
 pub fn run(ctx: &Context, helper: &HelperConfig, url: &url::Url) -> Result<Response> {
     match helper {
         HelperConfig::Null => Ok(Response::empty()),
+        HelperConfig::Github(c) => github::run(ctx, c, url),
         HelperConfig::Header(c) => header::run(ctx, c),
+        HelperConfig::Netrc(c) => netrc::run(ctx, c, url),
         HelperConfig::S3(c) => s3::run(ctx, c, url),
         // `plan` normally turns oci entries into `Action::Oci`; this keeps `run` total.
         HelperConfig::Oci(c) => match oci::plan(url, c)? {

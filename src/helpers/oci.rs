@@ -1,6 +1,7 @@
-//! `oci`: container registries. Finds a credential (lookup chain, docker config, podman
-//! auth.json), performs the token exchange the registry's challenge asks for, and answers
-//! `Authorization` (plus `Accept` for manifests, which Bazel's downloader does not send).
+//! `oci`: container registries. Finds a credential (lookup chain, credential files, docker
+//! config, podman auth.json), performs the token exchange the registry's challenge asks for,
+//! and answers `Authorization` (plus `Accept` for manifests, which Bazel's downloader does not
+//! send).
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +18,7 @@ use crate::registry::reference::{ResourceKind, Target};
 use crate::registry::token::{Exchange, Method};
 use crate::registry::{Credential, Resolved, Sourced};
 use crate::secret::Secret;
+use crate::sources::credential_files::{self, CredentialFile};
 use crate::sources::keychain::{self, Keychain};
 use crate::sources::{LookupChain, Outcome, auth_json, docker_config, env_keychain};
 
@@ -41,6 +43,9 @@ pub struct Config {
     /// Looked at first; bindings in [`BINDINGS`].
     #[serde(default)]
     pub lookup_chain: LookupChain,
+    /// Kubernetes secrets, rkt auth.d, Mesos archives; after the lookup chain, in list order.
+    #[serde(default)]
+    pub credential_files: Vec<CredentialFile>,
     /// Read docker's config.json (and `$DOCKER_AUTH_CONFIG`, credential helpers).
     #[serde(default = "yes")]
     pub parse_docker_config: bool,
@@ -93,6 +98,10 @@ impl Config {
                     BINDINGS.join(", ")
                 ));
             }
+        }
+        for (i, file) in self.credential_files.iter().enumerate() {
+            file.validate()
+                .map_err(|e| format!("credential_files[{i}]: {e}"))?;
         }
         self.realm_patterns = self
             .allowed_realm_hosts
@@ -379,9 +388,10 @@ fn ping(ctx: &Context, target: &Target) -> Result<Auth> {
 }
 
 /// The first credential found: the environment keychain, active cloud keychains, the lookup
-/// chain, docker config, then podman auth.json (imgpkg's order: environment, then IaaS, then
-/// files). A broken source is an error only if no later source has a credential; a broken
-/// environment keychain (a misspelt variable) always is.
+/// chain and credential files (explicit entry config), docker config, then podman auth.json
+/// (imgpkg's order: environment, then IaaS, then files). A broken source is an error only if
+/// no later source has a credential; a broken environment keychain (a misspelt variable)
+/// always is.
 fn find_credential(ctx: &Context, plan: &Plan) -> Result<Option<Resolved>> {
     let Plan { target, config } = plan;
     if let Some(s) = env_keychain::lookup(&ctx.env, target)? {
@@ -401,6 +411,13 @@ fn find_credential(ctx: &Context, plan: &Plan) -> Result<Option<Resolved>> {
     if !config.lookup_chain.is_empty() {
         let outcome = from_lookup_chain(ctx, &config.lookup_chain).map(credential);
         if let Some(r) = consider(ctx, &mut failures, "lookup_chain", outcome) {
+            return Ok(Some(r));
+        }
+    }
+    if !config.credential_files.is_empty() {
+        let outcome =
+            credential_files::lookup(ctx, &config.credential_files, target).map(credential);
+        if let Some(r) = consider(ctx, &mut failures, "credential_files", outcome) {
             return Ok(Some(r));
         }
     }

@@ -18,12 +18,6 @@ struct HelperAnswer {
     secret: Secret,
 }
 
-impl Default for Secret {
-    fn default() -> Secret {
-        Secret::new("")
-    }
-}
-
 pub fn get(ctx: &Context, name: &str, server_url: &str) -> Outcome<Credential> {
     let program_name = format!("docker-credential-{name}");
     if name.is_empty() || name.contains(['/', '\\']) {

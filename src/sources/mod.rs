@@ -1,5 +1,6 @@
-//! Where secrets come from: the lookup chain (env, file, static, keyring) and the credential
-//! files users already have (docker, podman).
+//! Where secrets come from: the lookup chain (env, file, static, keyring), the credential
+//! files users already have (docker, podman), and those container platforms write
+//! (Kubernetes, rkt, Mesos).
 
 use serde::Deserialize;
 
@@ -9,6 +10,7 @@ use crate::note;
 use crate::secret::Secret;
 
 pub mod auth_json;
+pub mod credential_files;
 pub mod credential_helper;
 pub mod docker_config;
 pub mod ecr;
@@ -18,6 +20,10 @@ pub mod file;
 pub mod github;
 pub mod keychain;
 pub mod keyring;
+pub mod kubernetes;
+pub mod mesos;
+pub mod netrc;
+pub mod rkt;
 pub mod static_value;
 
 /// One lookup-chain source, as written in the config.

@@ -3,6 +3,8 @@ mod support;
 mod aws;
 mod cache;
 mod core;
+mod credential_files;
+mod helpers;
 mod keychains;
 mod oci;
 mod trust;

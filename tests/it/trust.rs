@@ -186,7 +186,8 @@ fn sigterm_ends_a_waiting_get_promptly_with_no_output() {
 #[test]
 fn fault_matrix() {
     let big = vec![b'x'; 100 * 1024 * 1024];
-    let cases: Vec<(&str, Box<dyn Fn() -> Response + Send + Sync>, &str)> = vec![
+    type Respond = Box<dyn Fn() -> Response + Send + Sync>;
+    let cases: Vec<(&str, Respond, &str)> = vec![
         (
             "500",
             Box::new(|| Response::text(500, "boom")),
