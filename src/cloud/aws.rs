@@ -50,7 +50,7 @@ impl Credentials {
         .fingerprint()
     }
 
-    /// Builds credentials from found values; the secret key is never empty.
+    /// Long-lived keys (environment, profile); an empty session token counts as none.
     fn new(
         access_key_id: &str,
         secret_access_key: &str,

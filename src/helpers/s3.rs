@@ -75,10 +75,7 @@ fn is_region(s: &str) -> bool {
 }
 
 pub fn run(ctx: &Context, config: &Config, url: &url::Url) -> Result<Response> {
-    if url
-        .query_pairs()
-        .any(|(k, _)| k.eq_ignore_ascii_case("X-Amz-Signature"))
-    {
+    if is_presigned(url) {
         note!(ctx.trace, "s3: presigned URL, no headers needed");
         return Ok(Response::empty());
     }
@@ -128,6 +125,13 @@ pub fn run(ctx: &Context, config: &Config, url: &url::Url) -> Result<Response> {
         };
     }
     Ok(response.expires(Some(expires(now, credentials.expires))))
+}
+
+/// A SigV4 (`X-Amz-Signature`) or SigV2 (`AWSAccessKeyId` + `Signature`) presigned URL: S3
+/// refuses a second signature in an `Authorization` header.
+fn is_presigned(url: &url::Url) -> bool {
+    let has = |name: &str| url.query_pairs().any(|(k, _)| k.eq_ignore_ascii_case(name));
+    has("X-Amz-Signature") || (has("AWSAccessKeyId") && has("Signature"))
 }
 
 /// At most 15 minutes (less the margin) ahead, and never past the credentials' own end.
@@ -253,6 +257,21 @@ mod tests {
         for (host, want) in cases {
             assert_eq!(region_from_host(host).as_deref(), want, "{host}");
         }
+    }
+
+    #[test]
+    fn presigned_urls_are_recognised() {
+        let presigned = |u: &str| is_presigned(&url::Url::parse(u).unwrap());
+        assert!(presigned(
+            "https://b.s3.amazonaws.com/k?x-amz-signature=ab&X-Amz-Date=1"
+        ));
+        assert!(presigned(
+            "https://b.s3.amazonaws.com/k?AWSAccessKeyId=A&Expires=1&Signature=s%3D"
+        ));
+        assert!(!presigned(
+            "https://b.s3.amazonaws.com/k?versionId=1&Signature=x"
+        ));
+        assert!(!presigned("https://b.s3.amazonaws.com/k"));
     }
 
     #[test]
