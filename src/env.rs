@@ -92,6 +92,17 @@ pub mod vars {
     pub const R2_ACCESS_KEY_ID: &str = "R2_ACCESS_KEY_ID";
     pub const R2_SECRET_ACCESS_KEY: &str = "R2_SECRET_ACCESS_KEY";
 
+    /// A Google credentials file (`service_account`, `authorized_user` or `external_account`
+    /// JSON), tried first.
+    pub const GOOGLE_APPLICATION_CREDENTIALS: &str = "GOOGLE_APPLICATION_CREDENTIALS";
+    /// gcloud's config directory (default `~/.config/gcloud`); holds
+    /// `application_default_credentials.json`.
+    pub const CLOUDSDK_CONFIG: &str = "CLOUDSDK_CONFIG";
+    /// Host (and port) of the GCE metadata server (default `metadata.google.internal`).
+    pub const GCE_METADATA_HOST: &str = "GCE_METADATA_HOST";
+    /// `true` (or `1`) skips the GCE metadata server (google-auth's name).
+    pub const NO_GCE_CHECK: &str = "NO_GCE_CHECK";
+
     /// Comma-separated cloud keychains to turn on for every oci entry (`ecr`, `gcp`, `azure`,
     /// `github`; imgpkg's `gke` and `aks` are accepted too).
     pub const ACTIVE_KEYCHAINS: &str = "CREDENTIAL_HELPER_ACTIVE_KEYCHAINS";

@@ -54,12 +54,9 @@ pub struct Request {
     pub url: url::Url,
     pub headers: Vec<(String, Secret)>,
     pub body: Option<(String, Vec<u8>)>,
-    /// A probe of a service that may not exist (instance metadata): a short timeout, no retry.
-    pub probe: bool,
+    /// A shorter total timeout, for probes; such requests are never retried.
+    pub timeout: Option<Duration>,
 }
-
-/// Total time of a probe: a metadata service answers in milliseconds when it exists.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl Request {
     pub fn get(url: url::Url) -> Request {
@@ -68,7 +65,7 @@ impl Request {
             url,
             headers: Vec::new(),
             body: None,
-            probe: false,
+            timeout: None,
         }
     }
 
@@ -78,7 +75,7 @@ impl Request {
             url,
             headers: Vec::new(),
             body: Some((content_type.to_string(), body)),
-            probe: false,
+            timeout: None,
         }
     }
 
@@ -95,9 +92,10 @@ impl Request {
         }
     }
 
-    /// Marks the request as a [probe](Request::probe).
-    pub fn probe(mut self) -> Request {
-        self.probe = true;
+    /// A probe of an endpoint that exists only on some machines (a cloud metadata server):
+    /// at most `timeout`, and no retry, so its absence costs little.
+    pub fn probe(mut self, timeout: Duration) -> Request {
+        self.timeout = Some(timeout);
         self
     }
 
@@ -236,12 +234,15 @@ impl Http {
     /// time allows.
     pub fn send(&self, req: &Request) -> Result<Response> {
         let first = self.send_once(req);
+        if req.timeout.is_some() {
+            return first.map_err(|e| e.error);
+        }
         let transient = match &first {
             Ok(r) => r.status == 429 || r.status >= 500,
             Err(e) => e.transient,
         };
         let remaining = self.deadline.saturating_duration_since(Instant::now());
-        if transient && !req.probe && remaining > Duration::from_millis(1000) {
+        if transient && remaining > Duration::from_millis(1000) {
             std::thread::sleep(Duration::from_millis(100));
             return self.send_once(req).map_err(|e| e.error);
         }
@@ -256,11 +257,10 @@ impl Http {
                 "out of time for network requests",
             )));
         }
-        let timeout = match req.probe {
-            true => PROBE_TIMEOUT.min(self.timeout),
-            false => self.timeout,
-        }
-        .min(remaining);
+        let timeout = req
+            .timeout
+            .map_or(self.timeout, |t| t.min(self.timeout))
+            .min(remaining);
         let method = match req.method {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,

@@ -114,6 +114,23 @@ mod tests {
             ("https://quay.io/v2/ns/img/manifests/v1", "oci"),
             ("https://public.ecr.aws/v2/ns/img/manifests/v1", "oci"),
             ("https://ghcr.io/token?scope=x", "none"),
+            ("https://storage.googleapis.com:443/my-cache/ac/0a1b", "gcs"),
+            ("https://storage.googleapis.com/bucket/file.tgz", "gcs"),
+            ("https://bucket.storage.googleapis.com/file.tgz", "gcs"),
+            ("https://us-python.pkg.dev/p/r/simple/pkg/", "gar"),
+            (
+                "https://europe-west1-maven.pkg.dev/p/r/com/x/1/x.jar",
+                "gar",
+            ),
+            ("https://us-npm.pkg.dev/p/r/pkg", "gar"),
+            ("https://us-go.pkg.dev/p/r/mod/@v/list", "gar"),
+            ("https://us-apt.pkg.dev/projects/p/dists/r/InRelease", "gar"),
+            (
+                "https://europe-west1-docker.pkg.dev/v2/p/r/img/manifests/v1",
+                "oci",
+            ),
+            ("https://us.gcr.io/v2/p/img/blobs/sha256:ab", "oci"),
+            ("https://storage.googleapis.com.evil.example/x", "none"),
             (
                 "https://remote.buildbuddy.io/build.bazel.remote.execution.v2.Execution",
                 "header",

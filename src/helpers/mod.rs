@@ -8,6 +8,8 @@ use crate::context::Context;
 use crate::error::Result;
 use crate::protocol::Response;
 
+pub mod gar;
+pub mod gcs;
 pub mod github;
 pub mod header;
 pub mod netrc;
@@ -21,13 +23,17 @@ pub enum HelperConfig {
     Null,
     Github(github::Config),
     Header(header::Config),
+    Gcs(gcs::Config),
+    Gar(gar::Config),
     Netrc(netrc::Config),
     Oci(Box<oci::Config>),
     S3(s3::Config),
 }
 
 impl HelperConfig {
-    pub const NAMES: &'static [&'static str] = &["github", "header", "netrc", "null", "oci", "s3"];
+    pub const NAMES: &'static [&'static str] = &[
+        "gar", "gcs", "github", "header", "netrc", "null", "oci", "s3",
+    ];
 
     pub fn parse(name: &str, config: Value) -> Result<HelperConfig, HelperConfigError> {
         match name {
@@ -40,6 +46,12 @@ impl HelperConfig {
                 c.validate().map_err(HelperConfigError::Invalid)?;
                 Ok(HelperConfig::Header(c))
             }
+            "gcs" => {
+                let c: gcs::Config = helper_config(config)?;
+                c.validate().map_err(HelperConfigError::Invalid)?;
+                Ok(HelperConfig::Gcs(c))
+            }
+            "gar" => Ok(HelperConfig::Gar(helper_config(config)?)),
             "github" => Ok(HelperConfig::Github(helper_config(config)?)),
             "netrc" => Ok(HelperConfig::Netrc(helper_config(config)?)),
             "oci" => {
@@ -61,6 +73,8 @@ impl HelperConfig {
             HelperConfig::Null => "null",
             HelperConfig::Github(_) => "github",
             HelperConfig::Header(_) => "header",
+            HelperConfig::Gcs(_) => "gcs",
+            HelperConfig::Gar(_) => "gar",
             HelperConfig::Netrc(_) => "netrc",
             HelperConfig::Oci(_) => "oci",
             HelperConfig::S3(_) => "s3",
@@ -74,6 +88,8 @@ pub fn run(ctx: &Context, helper: &HelperConfig, url: &url::Url) -> Result<Respo
         HelperConfig::Null => Ok(Response::empty()),
         HelperConfig::Github(c) => github::run(ctx, c, url),
         HelperConfig::Header(c) => header::run(ctx, c),
+        HelperConfig::Gcs(c) => gcs::run(ctx, c, url),
+        HelperConfig::Gar(c) => gar::run(ctx, c, url),
         HelperConfig::Netrc(c) => netrc::run(ctx, c, url),
         HelperConfig::S3(c) => s3::run(ctx, c, url),
         // `plan` normally turns oci entries into `Action::Oci`; this keeps `run` total.

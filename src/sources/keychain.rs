@@ -7,7 +7,7 @@
 
 use serde::Deserialize;
 
-use super::{Outcome, ecr, github};
+use super::{Outcome, ecr, gcp, github};
 use crate::context::Context;
 use crate::env::{Env, vars};
 use crate::error::{Error, Result};
@@ -19,18 +19,22 @@ use crate::registry::{Credential, Resolved, Sourced};
 pub enum Keychain {
     /// Amazon ECR (private and public): the AWS credential chain and `GetAuthorizationToken`.
     Ecr,
+    /// gcr.io and Artifact Registry: a Google access token (Application Default Credentials).
+    #[serde(alias = "gke", alias = "google")]
+    Gcp,
     /// ghcr.io: GitHub tokens from the environment, then the gh CLI.
     Github,
 }
 
 impl Keychain {
     /// Every keychain, in the order they are consulted.
-    pub const ALL: &'static [Keychain] = &[Keychain::Ecr, Keychain::Github];
+    pub const ALL: &'static [Keychain] = &[Keychain::Ecr, Keychain::Gcp, Keychain::Github];
 
     /// Our names, plus imgpkg's aliases.
     pub fn from_name(name: &str) -> Option<Keychain> {
         match name.trim().to_ascii_lowercase().as_str() {
             "ecr" => Some(Keychain::Ecr),
+            "gcp" | "gke" | "google" => Some(Keychain::Gcp),
             "github" => Some(Keychain::Github),
             _ => None,
         }
@@ -39,6 +43,7 @@ impl Keychain {
     pub fn name(self) -> &'static str {
         match self {
             Keychain::Ecr => "ecr",
+            Keychain::Gcp => "gcp",
             Keychain::Github => "github",
         }
     }
@@ -50,6 +55,7 @@ impl Keychain {
                 target.authority == target.hostname()
                     && ecr::parse_host(target.hostname()).is_some()
             }
+            Keychain::Gcp => gcp::serves(&target.registry),
             Keychain::Github => target.registry == "ghcr.io",
         }
     }
@@ -57,6 +63,7 @@ impl Keychain {
     pub fn lookup(self, ctx: &Context, target: &Target) -> Outcome<Resolved> {
         match self {
             Keychain::Ecr => ecr::lookup(ctx, target),
+            Keychain::Gcp => gcp::lookup(ctx),
             Keychain::Github => github_keychain(ctx, target),
         }
     }
@@ -133,6 +140,11 @@ mod tests {
         assert_eq!(
             active(&[], &env).unwrap(),
             [Keychain::Ecr, Keychain::Github]
+        );
+        let env = test_env(&[("IMGPKG_ACTIVE_KEYCHAINS", "github, gke")]);
+        assert_eq!(
+            active(&[], &env).unwrap(),
+            [Keychain::Gcp, Keychain::Github]
         );
         let env = test_env(&[("CREDENTIAL_HELPER_ACTIVE_KEYCHAINS", "github,bogus")]);
         let err = active(&[], &env).unwrap_err().to_string();

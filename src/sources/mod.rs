@@ -17,6 +17,7 @@ pub mod ecr;
 pub mod env;
 pub mod env_keychain;
 pub mod file;
+pub mod gcp;
 pub mod github;
 pub mod keychain;
 pub mod keyring;

@@ -4,6 +4,7 @@ mod aws;
 mod cache;
 mod core;
 mod credential_files;
+mod google;
 mod helpers;
 mod keychains;
 mod oci;

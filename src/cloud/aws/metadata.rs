@@ -17,6 +17,8 @@ use crate::sources::Outcome;
 const ECS_HOST: &str = "http://169.254.170.2";
 const IMDS_DEFAULT: &str = "http://169.254.169.254";
 const IMDS_TOKEN_TTL: &str = "21600";
+/// A metadata service answers in milliseconds when it exists.
+const IMDS_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 /// How long "no metadata service here" is remembered, so that a laptop pays for the probe
 /// once, not on every download.
 const IMDS_ABSENT_TTL: i64 = 600;
@@ -139,7 +141,7 @@ pub fn instance(ctx: &Context) -> Outcome<Credentials> {
     note!(ctx.trace, "aws: PUT {token_url}");
     let request = Request::put(token_url)
         .header("X-aws-ec2-metadata-token-ttl-seconds", IMDS_TOKEN_TTL)
-        .probe();
+        .probe(IMDS_PROBE_TIMEOUT);
     let token = match ctx.http.send(&request) {
         Ok(r) if r.is_success() => Secret::new(String::from_utf8_lossy(&r.body).trim()),
         Ok(r) => {
