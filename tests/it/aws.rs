@@ -398,33 +398,36 @@ fn sts_answer(action: &str, key_id: &str, secret: &str, token: &str) -> Response
     ))
 }
 
+/// A fake STS for AssumeRoleWithWebIdentity that checks the unsigned form.
+fn web_identity_sts(req: &Request) -> Response {
+    let form = req.form();
+    let ok = req.method == "POST"
+        && req.header("authorization").is_none()
+        && value(&form, "Action") == Some("AssumeRoleWithWebIdentity")
+        && value(&form, "Version") == Some("2011-06-15")
+        && value(&form, "RoleArn") == Some("arn:aws:iam::123456789012:role/ci")
+        && value(&form, "RoleSessionName") == Some("build-42")
+        && value(&form, "WebIdentityToken") == Some("oidc.jwt.token");
+    if ok {
+        sts_answer(
+            "AssumeRoleWithWebIdentity",
+            "ASIAWEB",
+            "web-secret",
+            "web-token",
+        )
+    } else {
+        Response::text(
+            400,
+            "<ErrorResponse><Error><Code>InvalidIdentityToken</Code><Message>bad</Message></Error></ErrorResponse>",
+        )
+    }
+}
+
 /// GitHub Actions OIDC / EKS IRSA: the token file goes to STS (unsigned form), and the
 /// temporary credentials sign the ECR request.
 #[test]
 fn ecr_with_web_identity_via_sts() {
-    let sts = TestServer::start(|req| {
-        let form = req.form();
-        let ok = req.method == "POST"
-            && req.header("authorization").is_none()
-            && value(&form, "Action") == Some("AssumeRoleWithWebIdentity")
-            && value(&form, "Version") == Some("2011-06-15")
-            && value(&form, "RoleArn") == Some("arn:aws:iam::123456789012:role/ci")
-            && value(&form, "RoleSessionName") == Some("build-42")
-            && value(&form, "WebIdentityToken") == Some("oidc.jwt.token");
-        if ok {
-            sts_answer(
-                "AssumeRoleWithWebIdentity",
-                "ASIAWEB",
-                "web-secret",
-                "web-token",
-            )
-        } else {
-            Response::text(
-                400,
-                "<ErrorResponse><Error><Code>InvalidIdentityToken</Code><Message>bad</Message></Error></ErrorResponse>",
-            )
-        }
-    });
+    let sts = TestServer::start(web_identity_sts);
     let ecr = ecr_server("web-secret", "pw");
     let mut bazel = bazel_with(&ecr);
     let token = bazel.write("oidc-token", "oidc.jwt.token\n");
@@ -493,7 +496,9 @@ fn ecr_with_profile_assume_role() {
     );
     bazel.write(
         "home/.aws/config",
-        "[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/deploy\nsource_profile = base\nregion = eu-west-1\n",
+        "[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/deploy\nsource_profile = base\nregion = eu-west-1\n\
+         [profile from-env]\nrole_arn = arn:aws:iam::123456789012:role/deploy\ncredential_source = Environment\nregion = eu-west-1\n\
+         [profile oidc]\nrole_arn = arn:aws:iam::123456789012:role/ci\nweb_identity_token_file = ~/oidc-token\nrole_session_name = build-42\n",
     );
     bazel
         .env("AWS_PROFILE", "deploy")
@@ -506,6 +511,29 @@ fn ecr_with_profile_assume_role() {
         "ASIAROLE"
     );
     assert_eq!(req.header("x-amz-security-token"), Some("role-token"));
+
+    // `credential_source = Environment` reads the environment keys, which come first in the
+    // chain anyway; without them the profile's error names the source.
+    bazel
+        .env("AWS_PROFILE", "from-env")
+        .env("CREDENTIAL_HELPER_CACHE", "off");
+    let err = bazel.get(ECR_URI).failure();
+    assert!(
+        err.contains("credential_source Environment: AWS_ACCESS_KEY_ID not set"),
+        "{err}"
+    );
+    assert_eq!(sts.count(), 1);
+
+    // `web_identity_token_file` in a profile.
+    let web = TestServer::start(web_identity_sts);
+    bazel.write("home/oidc-token", "oidc.jwt.token");
+    bazel
+        .env("AWS_PROFILE", "oidc")
+        .env("AWS_ENDPOINT_URL_STS", web.url());
+    let ecr_web = ecr_server("web-secret", "pw");
+    bazel.env("AWS_ENDPOINT_URL_ECR", ecr_web.url());
+    bazel.get(ECR_URI).success();
+    assert_eq!((web.count(), ecr_web.count()), (1, 1));
 }
 
 #[test]
