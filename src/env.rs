@@ -92,6 +92,25 @@ pub mod vars {
     pub const R2_ACCESS_KEY_ID: &str = "R2_ACCESS_KEY_ID";
     pub const R2_SECRET_ACCESS_KEY: &str = "R2_SECRET_ACCESS_KEY";
 
+    /// Azure (Microsoft Entra ID) application (client) ID: of a service principal with
+    /// `AZURE_CLIENT_SECRET`, of a federated identity with `AZURE_FEDERATED_TOKEN_FILE`, else
+    /// of the user-assigned managed identity to use.
+    pub const AZURE_CLIENT_ID: &str = "AZURE_CLIENT_ID";
+    /// Azure service principal secret (with `AZURE_CLIENT_ID` and `AZURE_TENANT_ID`).
+    pub const AZURE_CLIENT_SECRET: &str = "AZURE_CLIENT_SECRET";
+    /// Azure tenant (directory) ID.
+    pub const AZURE_TENANT_ID: &str = "AZURE_TENANT_ID";
+    /// File holding a federated token (AKS workload identity, CI OIDC) traded for an Azure token.
+    pub const AZURE_FEDERATED_TOKEN_FILE: &str = "AZURE_FEDERATED_TOKEN_FILE";
+    /// Microsoft Entra authority (default `https://login.microsoftonline.com`).
+    pub const AZURE_AUTHORITY_HOST: &str = "AZURE_AUTHORITY_HOST";
+    /// Managed identity endpoint of App Service, Functions and Container Apps.
+    pub const IDENTITY_ENDPOINT: &str = "IDENTITY_ENDPOINT";
+    /// Secret header value for `IDENTITY_ENDPOINT`.
+    pub const IDENTITY_HEADER: &str = "IDENTITY_HEADER";
+    /// Base URL of the Azure instance metadata service (default `http://169.254.169.254`); the
+    /// Azure SDKs' name for it.
+    pub const AZURE_POD_IDENTITY_AUTHORITY_HOST: &str = "AZURE_POD_IDENTITY_AUTHORITY_HOST";
     /// A Google credentials file (`service_account`, `authorized_user` or `external_account`
     /// JSON), tried first.
     pub const GOOGLE_APPLICATION_CREDENTIALS: &str = "GOOGLE_APPLICATION_CREDENTIALS";

@@ -111,6 +111,17 @@ mod tests {
                 "oci",
             ),
             ("https://myreg.azurecr.io/v2/img/manifests/v1", "oci"),
+            ("https://myreg.azurecr.cn/v2/img/manifests/v1", "oci"),
+            ("https://myreg.azurecr.de/v2/img/manifests/v1", "oci"),
+            ("https://myreg.azurecr.us/v2/img/manifests/v1", "oci"),
+            (
+                "https://acct.blob.core.windows.net:443/bazel-cache/ac/0123",
+                "azblob",
+            ),
+            (
+                "https://acct.blob.core.windows.net/c/b?sv=1&sig=x",
+                "azblob",
+            ),
             ("https://quay.io/v2/ns/img/manifests/v1", "oci"),
             ("https://public.ecr.aws/v2/ns/img/manifests/v1", "oci"),
             ("https://ghcr.io/token?scope=x", "none"),

@@ -8,6 +8,7 @@ use crate::context::Context;
 use crate::error::Result;
 use crate::protocol::Response;
 
+pub mod azblob;
 pub mod gar;
 pub mod gcs;
 pub mod github;
@@ -21,6 +22,7 @@ pub mod s3;
 #[derive(Debug)]
 pub enum HelperConfig {
     Null,
+    Azblob(azblob::Config),
     Github(github::Config),
     Header(header::Config),
     Gcs(gcs::Config),
@@ -32,7 +34,7 @@ pub enum HelperConfig {
 
 impl HelperConfig {
     pub const NAMES: &'static [&'static str] = &[
-        "gar", "gcs", "github", "header", "netrc", "null", "oci", "s3",
+        "azblob", "gar", "gcs", "github", "header", "netrc", "null", "oci", "s3",
     ];
 
     pub fn parse(name: &str, config: Value) -> Result<HelperConfig, HelperConfigError> {
@@ -40,6 +42,11 @@ impl HelperConfig {
             "null" => {
                 helper_config::<null::Config>(config)?;
                 Ok(HelperConfig::Null)
+            }
+            "azblob" => {
+                let c: azblob::Config = helper_config(config)?;
+                c.validate().map_err(HelperConfigError::Invalid)?;
+                Ok(HelperConfig::Azblob(c))
             }
             "header" => {
                 let c: header::Config = helper_config(config)?;
@@ -71,6 +78,7 @@ impl HelperConfig {
     pub fn name(&self) -> &'static str {
         match self {
             HelperConfig::Null => "null",
+            HelperConfig::Azblob(_) => "azblob",
             HelperConfig::Github(_) => "github",
             HelperConfig::Header(_) => "header",
             HelperConfig::Gcs(_) => "gcs",
@@ -86,6 +94,7 @@ impl HelperConfig {
 pub fn run(ctx: &Context, helper: &HelperConfig, url: &url::Url) -> Result<Response> {
     match helper {
         HelperConfig::Null => Ok(Response::empty()),
+        HelperConfig::Azblob(c) => azblob::run(ctx, c, url),
         HelperConfig::Github(c) => github::run(ctx, c, url),
         HelperConfig::Header(c) => header::run(ctx, c),
         HelperConfig::Gcs(c) => gcs::run(ctx, c, url),

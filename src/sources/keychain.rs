@@ -7,7 +7,7 @@
 
 use serde::Deserialize;
 
-use super::{Outcome, ecr, gcp, github};
+use super::{Outcome, acr, ecr, gcp, github};
 use crate::context::Context;
 use crate::env::{Env, vars};
 use crate::error::{Error, Result};
@@ -22,19 +22,29 @@ pub enum Keychain {
     /// gcr.io and Artifact Registry: a Google access token (Application Default Credentials).
     #[serde(alias = "gke", alias = "google")]
     Gcp,
+    /// Azure Container Registry: the Entra ID identity (service principal, workload or managed
+    /// identity) traded for an ACR refresh token. imgpkg calls it `aks`.
+    #[serde(alias = "aks", alias = "acr")]
+    Azure,
     /// ghcr.io: GitHub tokens from the environment, then the gh CLI.
     Github,
 }
 
 impl Keychain {
     /// Every keychain, in the order they are consulted.
-    pub const ALL: &'static [Keychain] = &[Keychain::Ecr, Keychain::Gcp, Keychain::Github];
+    pub const ALL: &'static [Keychain] = &[
+        Keychain::Ecr,
+        Keychain::Gcp,
+        Keychain::Azure,
+        Keychain::Github,
+    ];
 
     /// Our names, plus imgpkg's aliases.
     pub fn from_name(name: &str) -> Option<Keychain> {
         match name.trim().to_ascii_lowercase().as_str() {
             "ecr" => Some(Keychain::Ecr),
             "gcp" | "gke" | "google" => Some(Keychain::Gcp),
+            "azure" | "aks" | "acr" => Some(Keychain::Azure),
             "github" => Some(Keychain::Github),
             _ => None,
         }
@@ -44,6 +54,7 @@ impl Keychain {
         match self {
             Keychain::Ecr => "ecr",
             Keychain::Gcp => "gcp",
+            Keychain::Azure => "azure",
             Keychain::Github => "github",
         }
     }
@@ -56,6 +67,7 @@ impl Keychain {
                     && ecr::parse_host(target.hostname()).is_some()
             }
             Keychain::Gcp => gcp::serves(&target.registry),
+            Keychain::Azure => acr::is_acr_host(target.hostname()),
             Keychain::Github => target.registry == "ghcr.io",
         }
     }
@@ -64,6 +76,7 @@ impl Keychain {
         match self {
             Keychain::Ecr => ecr::lookup(ctx, target),
             Keychain::Gcp => gcp::lookup(ctx),
+            Keychain::Azure => acr::lookup(ctx, target),
             Keychain::Github => github_keychain(ctx, target),
         }
     }
@@ -146,6 +159,11 @@ mod tests {
             active(&[], &env).unwrap(),
             [Keychain::Gcp, Keychain::Github]
         );
+        let env = test_env(&[("IMGPKG_ACTIVE_KEYCHAINS", "github,aks,gcp")]);
+        assert_eq!(
+            active(&[], &env).unwrap(),
+            [Keychain::Gcp, Keychain::Azure, Keychain::Github]
+        );
         let env = test_env(&[("CREDENTIAL_HELPER_ACTIVE_KEYCHAINS", "github,bogus")]);
         let err = active(&[], &env).unwrap_err().to_string();
         assert!(err.contains("unknown keychain \"bogus\""), "{err}");
@@ -166,5 +184,26 @@ mod tests {
         ));
         assert!(!applies("https://ghcr.io/v2/a/manifests/l"));
         assert!(!applies("https://bucket.s3.amazonaws.com/v2/a/manifests/l"));
+    }
+
+    #[test]
+    fn names_aliases_and_host_rules() {
+        for name in ["azure", "aks", "acr", " AKS "] {
+            assert_eq!(Keychain::from_name(name), Some(Keychain::Azure), "{name}");
+        }
+        let parsed: Vec<Keychain> = serde_json::from_str(r#"["azure","aks","acr"]"#).unwrap();
+        assert_eq!(parsed, [Keychain::Azure; 3]);
+        let target = |u: &str| Target::from_url(&url::Url::parse(u).unwrap()).unwrap();
+        for (url, azure, github) in [
+            ("https://myreg.azurecr.io/v2/a/manifests/1", true, false),
+            ("https://myreg.azurecr.us:443/v2/a/manifests/1", true, false),
+            ("http://myreg.azurecr.cn:5000/v2/a/manifests/1", true, false),
+            ("https://azurecr.io/v2/a/manifests/1", false, false),
+            ("https://ghcr.io/v2/a/manifests/1", false, true),
+        ] {
+            let t = target(url);
+            assert_eq!(Keychain::Azure.applies_to(&t), azure, "{url}");
+            assert_eq!(Keychain::Github.applies_to(&t), github, "{url}");
+        }
     }
 }

@@ -9,6 +9,7 @@ use crate::error::Error;
 use crate::note;
 use crate::secret::Secret;
 
+pub mod acr;
 pub mod auth_json;
 pub mod credential_files;
 pub mod credential_helper;

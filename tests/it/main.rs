@@ -1,6 +1,7 @@
 mod support;
 
 mod aws;
+mod azure;
 mod cache;
 mod core;
 mod credential_files;

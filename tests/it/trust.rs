@@ -503,6 +503,35 @@ fn the_canary_never_reaches_stderr() {
                 b.config(r#"{"urls":[{"host":"127.0.0.1","helper":"oci","config":{"lookup_chain":[{"source":"static","value":"bob","binding":"username"},{"source":"file","path":"~/pw.txt","binding":"password"}]}}]}"#);
             }),
         ),
+        (
+            "environment keychain",
+            Box::new(|b, host| {
+                b.env("IMGPKG_REGISTRY_HOSTNAME_1", host)
+                    .env("IMGPKG_REGISTRY_USERNAME_1", "bob")
+                    .env("IMGPKG_REGISTRY_PASSWORD_1", CANARY);
+            }),
+        ),
+        (
+            "kubernetes secret",
+            Box::new(|b, host| {
+                let config = format!(
+                    r#"{{"auths":{{"{host}":{{"auth":"{}"}}}}}}"#,
+                    b64(&format!("bob:{CANARY}"))
+                );
+                b.write(
+                    "secret.yaml",
+                    format!(
+                        "apiVersion: v1\ndata:\n  .dockerconfigjson: {}\nkind: Secret\nmetadata:\n  creationTimestamp: null\n  name: regcred\ntype: kubernetes.io/dockerconfigjson\n",
+                        b64(&config)
+                    ),
+                );
+                let path = b.root().join("secret.yaml");
+                b.config(&format!(
+                    r#"{{"urls":[{{"host":"127.0.0.1","helper":"oci","config":{{"credential_files":[{{"format":"kubernetes","path":"{}"}}]}}}}]}}"#,
+                    path.display()
+                ));
+            }),
+        ),
     ];
     let mut runs = 0;
     for (source, setup) in &sources {
