@@ -52,6 +52,46 @@ pub mod vars {
     /// The gh CLI's config directory (holds `hosts.yml`).
     pub const GH_CONFIG_DIR: &str = "GH_CONFIG_DIR";
 
+    /// AWS static credentials (the first credential source of the AWS chain).
+    pub const AWS_ACCESS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
+    pub const AWS_SECRET_ACCESS_KEY: &str = "AWS_SECRET_ACCESS_KEY";
+    /// Present with temporary credentials; sent as `X-Amz-Security-Token`.
+    pub const AWS_SESSION_TOKEN: &str = "AWS_SESSION_TOKEN";
+    /// The profile read from the shared files (default `default`).
+    pub const AWS_PROFILE: &str = "AWS_PROFILE";
+    /// The shared credentials file (default `~/.aws/credentials`).
+    pub const AWS_SHARED_CREDENTIALS_FILE: &str = "AWS_SHARED_CREDENTIALS_FILE";
+    /// The shared config file (default `~/.aws/config`; `[profile x]` sections).
+    pub const AWS_CONFIG_FILE: &str = "AWS_CONFIG_FILE";
+    /// Region for STS (ECR and S3 take theirs from the host).
+    pub const AWS_REGION: &str = "AWS_REGION";
+    pub const AWS_DEFAULT_REGION: &str = "AWS_DEFAULT_REGION";
+    /// Web identity (GitHub Actions OIDC, EKS IRSA): a token file and the role to assume.
+    pub const AWS_WEB_IDENTITY_TOKEN_FILE: &str = "AWS_WEB_IDENTITY_TOKEN_FILE";
+    pub const AWS_ROLE_ARN: &str = "AWS_ROLE_ARN";
+    /// Session name for assumed roles (default `credential-helper`).
+    pub const AWS_ROLE_SESSION_NAME: &str = "AWS_ROLE_SESSION_NAME";
+    /// ECS/EKS container credentials: a path on 169.254.170.2, or a full URL.
+    pub const AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: &str =
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI";
+    pub const AWS_CONTAINER_CREDENTIALS_FULL_URI: &str = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
+    /// `Authorization` value for the container endpoint, or a file holding it.
+    pub const AWS_CONTAINER_AUTHORIZATION_TOKEN: &str = "AWS_CONTAINER_AUTHORIZATION_TOKEN";
+    pub const AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: &str =
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE";
+    /// EC2 instance metadata (IMDSv2) endpoint (default `http://169.254.169.254`).
+    pub const AWS_EC2_METADATA_SERVICE_ENDPOINT: &str = "AWS_EC2_METADATA_SERVICE_ENDPOINT";
+    /// `true` turns the instance metadata source off.
+    pub const AWS_EC2_METADATA_DISABLED: &str = "AWS_EC2_METADATA_DISABLED";
+    /// Endpoint overrides: every service, then ECR, ECR Public and STS alone.
+    pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
+    pub const AWS_ENDPOINT_URL_ECR: &str = "AWS_ENDPOINT_URL_ECR";
+    pub const AWS_ENDPOINT_URL_ECR_PUBLIC: &str = "AWS_ENDPOINT_URL_ECR_PUBLIC";
+    pub const AWS_ENDPOINT_URL_STS: &str = "AWS_ENDPOINT_URL_STS";
+    /// Cloudflare R2 keys used by the built-in `*.r2.cloudflarestorage.com` entry.
+    pub const R2_ACCESS_KEY_ID: &str = "R2_ACCESS_KEY_ID";
+    pub const R2_SECRET_ACCESS_KEY: &str = "R2_SECRET_ACCESS_KEY";
+
     /// Azure (Microsoft Entra ID) application (client) ID: of a service principal with
     /// `AZURE_CLIENT_SECRET`, of a federated identity with `AZURE_FEDERATED_TOKEN_FILE`, else
     /// of the user-assigned managed identity to use.

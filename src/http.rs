@@ -43,6 +43,8 @@ struct Proxies {
 pub enum Method {
     Get,
     Post,
+    /// Only the EC2 metadata service's session-token request needs it.
+    Put,
 }
 
 /// One request. Header values are secrets so they never show up in `Debug` output.
@@ -80,6 +82,14 @@ impl Request {
     pub fn header(mut self, name: &str, value: impl Into<Secret>) -> Request {
         self.headers.push((name.to_string(), value.into()));
         self
+    }
+
+    /// A body-less `PUT`.
+    pub fn put(url: url::Url) -> Request {
+        Request {
+            method: Method::Put,
+            ..Request::get(url)
+        }
     }
 
     /// A probe of an endpoint that exists only on some machines (a cloud metadata server):
@@ -254,6 +264,7 @@ impl Http {
         let method = match req.method {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
+            Method::Put => reqwest::Method::PUT,
         };
         let mut builder = client.request(method, req.url.clone()).timeout(timeout);
         for (name, value) in &req.headers {

@@ -1,2 +1,3 @@
+pub mod aws;
 pub mod azure;
 pub mod google;

@@ -16,6 +16,7 @@ pub mod header;
 pub mod netrc;
 pub mod null;
 pub mod oci;
+pub mod s3;
 
 /// A helper with its validated config.
 #[derive(Debug)]
@@ -28,11 +29,12 @@ pub enum HelperConfig {
     Gar(gar::Config),
     Netrc(netrc::Config),
     Oci(Box<oci::Config>),
+    S3(s3::Config),
 }
 
 impl HelperConfig {
     pub const NAMES: &'static [&'static str] = &[
-        "azblob", "gar", "gcs", "github", "header", "netrc", "null", "oci",
+        "azblob", "gar", "gcs", "github", "header", "netrc", "null", "oci", "s3",
     ];
 
     pub fn parse(name: &str, config: Value) -> Result<HelperConfig, HelperConfigError> {
@@ -64,6 +66,11 @@ impl HelperConfig {
                 c.validate().map_err(HelperConfigError::Invalid)?;
                 Ok(HelperConfig::Oci(Box::new(c)))
             }
+            "s3" => {
+                let c: s3::Config = helper_config(config)?;
+                c.validate().map_err(HelperConfigError::Invalid)?;
+                Ok(HelperConfig::S3(c))
+            }
             _ => Err(HelperConfigError::UnknownHelper),
         }
     }
@@ -78,6 +85,7 @@ impl HelperConfig {
             HelperConfig::Gar(_) => "gar",
             HelperConfig::Netrc(_) => "netrc",
             HelperConfig::Oci(_) => "oci",
+            HelperConfig::S3(_) => "s3",
         }
     }
 }
@@ -92,6 +100,7 @@ pub fn run(ctx: &Context, helper: &HelperConfig, url: &url::Url) -> Result<Respo
         HelperConfig::Gcs(c) => gcs::run(ctx, c, url),
         HelperConfig::Gar(c) => gar::run(ctx, c, url),
         HelperConfig::Netrc(c) => netrc::run(ctx, c, url),
+        HelperConfig::S3(c) => s3::run(ctx, c, url),
         // `plan` normally turns oci entries into `Action::Oci`; this keeps `run` total.
         HelperConfig::Oci(c) => match oci::plan(url, c)? {
             Some(p) => oci::run(ctx, &p),

@@ -7,7 +7,7 @@
 
 use serde::Deserialize;
 
-use super::{Outcome, acr, gcp, github};
+use super::{Outcome, acr, ecr, gcp, github};
 use crate::context::Context;
 use crate::env::{Env, vars};
 use crate::error::{Error, Result};
@@ -17,6 +17,8 @@ use crate::registry::{Credential, Resolved, Sourced};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Keychain {
+    /// Amazon ECR (private and public): the AWS credential chain and `GetAuthorizationToken`.
+    Ecr,
     /// gcr.io and Artifact Registry: a Google access token (Application Default Credentials).
     #[serde(alias = "gke", alias = "google")]
     Gcp,
@@ -30,11 +32,17 @@ pub enum Keychain {
 
 impl Keychain {
     /// Every keychain, in the order they are consulted.
-    pub const ALL: &'static [Keychain] = &[Keychain::Gcp, Keychain::Azure, Keychain::Github];
+    pub const ALL: &'static [Keychain] = &[
+        Keychain::Ecr,
+        Keychain::Gcp,
+        Keychain::Azure,
+        Keychain::Github,
+    ];
 
     /// Our names, plus imgpkg's aliases.
     pub fn from_name(name: &str) -> Option<Keychain> {
         match name.trim().to_ascii_lowercase().as_str() {
+            "ecr" => Some(Keychain::Ecr),
             "gcp" | "gke" | "google" => Some(Keychain::Gcp),
             "azure" | "aks" | "acr" => Some(Keychain::Azure),
             "github" => Some(Keychain::Github),
@@ -44,6 +52,7 @@ impl Keychain {
 
     pub fn name(self) -> &'static str {
         match self {
+            Keychain::Ecr => "ecr",
             Keychain::Gcp => "gcp",
             Keychain::Azure => "azure",
             Keychain::Github => "github",
@@ -53,6 +62,10 @@ impl Keychain {
     /// Whether this keychain serves the registry at all.
     pub fn applies_to(self, target: &Target) -> bool {
         match self {
+            Keychain::Ecr => {
+                target.authority == target.hostname()
+                    && ecr::parse_host(target.hostname()).is_some()
+            }
             Keychain::Gcp => gcp::serves(&target.registry),
             Keychain::Azure => acr::is_acr_host(target.hostname()),
             Keychain::Github => target.registry == "ghcr.io",
@@ -61,6 +74,7 @@ impl Keychain {
 
     pub fn lookup(self, ctx: &Context, target: &Target) -> Outcome<Resolved> {
         match self {
+            Keychain::Ecr => ecr::lookup(ctx, target),
             Keychain::Gcp => gcp::lookup(ctx),
             Keychain::Azure => acr::lookup(ctx, target),
             Keychain::Github => github_keychain(ctx, target),
@@ -135,6 +149,11 @@ mod tests {
         );
         let env = test_env(&[("IMGPKG_ACTIVE_KEYCHAINS", "github")]);
         assert_eq!(active(&[], &env).unwrap(), [Keychain::Github]);
+        let env = test_env(&[("CREDENTIAL_HELPER_ACTIVE_KEYCHAINS", "github, ECR")]);
+        assert_eq!(
+            active(&[], &env).unwrap(),
+            [Keychain::Ecr, Keychain::Github]
+        );
         let env = test_env(&[("IMGPKG_ACTIVE_KEYCHAINS", "github, gke")]);
         assert_eq!(
             active(&[], &env).unwrap(),
@@ -148,6 +167,23 @@ mod tests {
         let env = test_env(&[("CREDENTIAL_HELPER_ACTIVE_KEYCHAINS", "github,bogus")]);
         let err = active(&[], &env).unwrap_err().to_string();
         assert!(err.contains("unknown keychain \"bogus\""), "{err}");
+    }
+
+    #[test]
+    fn ecr_applies_to_ecr_hosts_only() {
+        let applies = |url: &str| {
+            let target = Target::from_url(&url::Url::parse(url).unwrap()).unwrap();
+            Keychain::Ecr.applies_to(&target)
+        };
+        assert!(applies(
+            "https://123456789012.dkr.ecr.us-east-1.amazonaws.com/v2/a/manifests/l"
+        ));
+        assert!(applies("https://public.ecr.aws/v2/a/b/manifests/l"));
+        assert!(!applies(
+            "https://123456789012.dkr.ecr.us-east-1.amazonaws.com:8443/v2/a/manifests/l"
+        ));
+        assert!(!applies("https://ghcr.io/v2/a/manifests/l"));
+        assert!(!applies("https://bucket.s3.amazonaws.com/v2/a/manifests/l"));
     }
 
     #[test]

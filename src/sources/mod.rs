@@ -14,6 +14,7 @@ pub mod auth_json;
 pub mod credential_files;
 pub mod credential_helper;
 pub mod docker_config;
+pub mod ecr;
 pub mod env;
 pub mod env_keychain;
 pub mod file;

@@ -1,5 +1,6 @@
 mod support;
 
+mod aws;
 mod azure;
 mod cache;
 mod core;
