@@ -395,6 +395,24 @@ fn entra(
     answer(ctx, &Request::form(url, &fields), hint)
 }
 
+/// The query both managed-identity endpoints take.
+fn identity_query(
+    mut url: url::Url,
+    api_version: &str,
+    resource: &str,
+    client_id: Option<&str>,
+) -> url::Url {
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("api-version", api_version);
+        q.append_pair("resource", resource);
+        if let Some(id) = client_id {
+            q.append_pair("client_id", id);
+        }
+    }
+    url
+}
+
 /// App Service, Functions, Container Apps: `GET {IDENTITY_ENDPOINT}` with the secret header.
 fn app_service(
     ctx: &Context,
@@ -403,15 +421,12 @@ fn app_service(
     client_id: Option<&str>,
     resource: &str,
 ) -> Outcome<(Secret, i64)> {
-    let mut url = endpoint.clone();
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("api-version", APP_SERVICE_API_VERSION);
-        q.append_pair("resource", resource);
-        if let Some(id) = client_id {
-            q.append_pair("client_id", id);
-        }
-    }
+    let url = identity_query(
+        endpoint.clone(),
+        APP_SERVICE_API_VERSION,
+        resource,
+        client_id,
+    );
     note!(ctx.trace, "azure: GET {}", http::redact_url(&url));
     let request = Request::get(url).header("X-IDENTITY-HEADER", header.clone());
     answer(
@@ -458,15 +473,7 @@ fn imds(
         }
         return Outcome::Missing(not_here("not reachable: not on Azure?"));
     }
-    let mut url = url;
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("api-version", IMDS_API_VERSION);
-        q.append_pair("resource", resource);
-        if let Some(id) = client_id {
-            q.append_pair("client_id", id);
-        }
-    }
+    let url = identity_query(url, IMDS_API_VERSION, resource, client_id);
     note!(ctx.trace, "azure: GET {}", http::redact_url(&url));
     let request = Request::get(url).header("Metadata", "true");
     let response = match ctx.http.send(&request) {

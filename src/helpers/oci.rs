@@ -89,16 +89,7 @@ impl Default for Config {
 
 impl Config {
     pub fn validate(&mut self) -> Result<(), String> {
-        for source in &self.lookup_chain.0 {
-            if !BINDINGS.contains(&source.binding()) {
-                return Err(format!(
-                    "lookup_chain: binding {:?} of {} is not one of: {}",
-                    source.binding(),
-                    source.describe(),
-                    BINDINGS.join(", ")
-                ));
-            }
-        }
+        self.lookup_chain.check_bindings(BINDINGS)?;
         for (i, file) in self.credential_files.iter().enumerate() {
             file.validate()
                 .map_err(|e| format!("credential_files[{i}]: {e}"))?;

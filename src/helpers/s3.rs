@@ -47,16 +47,7 @@ impl Config {
                 "region {region:?} is not a region name (like \"us-east-1\")"
             ));
         }
-        for source in &self.lookup_chain.0 {
-            if !BINDINGS.contains(&source.binding()) {
-                return Err(format!(
-                    "lookup_chain: binding {:?} of {} is not one of: {}",
-                    source.binding(),
-                    source.describe(),
-                    BINDINGS.join(", ")
-                ));
-            }
-        }
+        self.lookup_chain.check_bindings(BINDINGS)?;
         let chain = &self.lookup_chain;
         let has_keys = chain.has_binding("access_key_id") && chain.has_binding("secret_access_key");
         if !chain.is_empty() && !has_keys {

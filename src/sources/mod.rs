@@ -153,6 +153,19 @@ impl LookupChain {
         self.0.is_empty()
     }
 
+    /// Every source's binding must be one the helper reads: a typo would never be looked up.
+    pub fn check_bindings(&self, allowed: &[&str]) -> Result<(), String> {
+        match self.0.iter().find(|s| !allowed.contains(&s.binding())) {
+            Some(source) => Err(format!(
+                "lookup_chain: binding {:?} of {} is not one of: {}",
+                source.binding(),
+                source.describe(),
+                allowed.join(", ")
+            )),
+            None => Ok(()),
+        }
+    }
+
     pub fn has_binding(&self, binding: &str) -> bool {
         self.0.iter().any(|s| s.binding() == binding)
     }

@@ -5,13 +5,12 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use base64::Engine;
 use serde_json::json;
 
-use crate::support::Bazel;
 use crate::support::http_server::{Request, Response, TestServer, value};
 use crate::support::registry::Registry;
 use crate::support::sigv4::{self, sha256_hex};
+use crate::support::{Bazel, b64};
 
 const KEY_ID: &str = "AKIDTESTKEY";
 const SECRET: &str = "test-secret/K7MDENG+bPxRfiCYEXAMPLEKEY";
@@ -19,10 +18,6 @@ const ECR_URI: &str =
     "https://123456789012.dkr.ecr.us-west-2.amazonaws.com/v2/team/app/manifests/v1";
 const TWELVE_HOURS: i64 = 12 * 3600;
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-
-fn b64(s: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(s)
-}
 
 fn now() -> i64 {
     SystemTime::now()

@@ -6,14 +6,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use base64::Engine;
-
 use crate::support::registry::{self, Image, Registry, TokenServerConfig};
-use crate::support::{Bazel, Parsed};
-
-fn b64(s: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(s)
-}
+use crate::support::{Bazel, Parsed, b64};
 
 /// An oci entry for the test registries (on 127.0.0.1) with these `credential_files`.
 fn config(files: &str) -> String {

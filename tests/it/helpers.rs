@@ -1,12 +1,6 @@
 //! Helpers beyond containers: github, netrc and the remote-execution header presets.
 
-use base64::Engine;
-
-use crate::support::Bazel;
-
-fn b64(s: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(s)
-}
+use crate::support::{Bazel, b64};
 
 #[test]
 fn github_downloads_with_built_in_defaults() {

@@ -1,13 +1,7 @@
 //! The environment keychain (imgpkg-compatible) and cloud keychains, through the binary.
 
-use base64::Engine;
-
-use crate::support::Bazel;
 use crate::support::registry::{self, Registry, TokenServerConfig};
-
-fn b64(s: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(s)
-}
+use crate::support::{Bazel, b64};
 
 fn pull_manifest(bazel: &Bazel, registry: &Registry, repo: &str) -> u16 {
     let uri = registry.manifest_uri(repo, "v1");

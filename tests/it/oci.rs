@@ -1,11 +1,9 @@
 //! The oci helper against Debian's real registry server: credentials from every source, the
 //! token exchange in all its forms, TLS with a private CA, and where credentials must not go.
 
-use base64::Engine;
-
-use crate::support::Bazel;
-use crate::support::http_server::{Response, TestServer};
+use crate::support::http_server::{Response, TestServer, fake_registry};
 use crate::support::registry::{self, Auth, Image, Registry, TokenServerConfig};
+use crate::support::{Bazel, b64};
 
 const MANIFEST_TYPES: [&str; 4] = [
     "application/vnd.oci.image.index.v1+json",
@@ -13,10 +11,6 @@ const MANIFEST_TYPES: [&str; 4] = [
     "application/vnd.docker.distribution.manifest.list.v2+json",
     "application/vnd.docker.distribution.manifest.v2+json",
 ];
-
-fn b64(s: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(s)
-}
 
 /// An oci entry for every host (the registries run on 127.0.0.1).
 fn oci_config(extra: &str) -> String {
@@ -621,20 +615,6 @@ fn plain_http_only_for_loopback_or_insecure() {
         "{err}"
     );
     assert!(err.contains("\"insecure\": true"), "{err}");
-}
-
-/// A fake registry whose challenge points at `realm`.
-fn fake_registry(realm: String) -> TestServer {
-    TestServer::start(move |req| {
-        if req.path_only() == "/v2/" {
-            Response::new(401).header(
-                "WWW-Authenticate",
-                &format!(r#"Bearer realm="{realm}",service="fake""#),
-            )
-        } else {
-            Response::new(404)
-        }
-    })
 }
 
 #[test]

@@ -4,29 +4,9 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-
-use crate::support::http_server::{Response, TestServer};
+use crate::support::http_server::{Response, TestServer, fake_registry};
 use crate::support::registry::{Registry, TokenServerConfig};
-use crate::support::{Bazel, bazel_request, binary};
-
-fn b64(s: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(s)
-}
-
-/// A registry on 127.0.0.1 whose challenge points at `realm`.
-fn fake_registry(realm: String) -> TestServer {
-    TestServer::start(move |req| {
-        if req.path_only() == "/v2/" {
-            Response::new(401).header(
-                "WWW-Authenticate",
-                &format!(r#"Bearer realm="{realm}",service="fake""#),
-            )
-        } else {
-            Response::new(404)
-        }
-    })
-}
+use crate::support::{Bazel, b64, bazel_request, binary};
 
 fn logged_in(registry: &TestServer, password: &str) -> Bazel {
     let mut bazel = Bazel::new();

@@ -465,3 +465,17 @@ fn percent_decode(input: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// A registry stand-in whose `/v2/` challenges for a bearer token at `realm`.
+pub fn fake_registry(realm: String) -> TestServer {
+    TestServer::start(move |req| {
+        if req.path_only() == "/v2/" {
+            Response::new(401).header(
+                "WWW-Authenticate",
+                &format!(r#"Bearer realm="{realm}",service="fake""#),
+            )
+        } else {
+            Response::new(404)
+        }
+    })
+}

@@ -27,6 +27,12 @@ const DEADLINE: Duration = Duration::from_secs(10);
 /// than a pipe buffer would block the helper until Bazel's timeout.
 const PIPE_BUFFER: usize = 64 * 1024;
 
+/// Standard base64, as docker's `auth` fields and Basic headers use it.
+pub fn b64(s: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
 /// The binary under test.
 pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_credential-helper")
