@@ -245,11 +245,8 @@ fn authorize(
             note!(ctx.trace, "challenge: remembered, no ping");
             (auth, true)
         }
-        None => (ping(ctx, target)?, false),
+        None => remember_challenge(ctx, cache, target, &challenge_key)?,
     };
-    if let (Some(cache), false) = (cache, was_remembered) {
-        let _ = cache.put(&challenge_key, &auth, now + CHALLENGE_TTL);
-    }
     let Auth::Bearer { challenge } = &auth else {
         return answer_static(ctx, target, &auth, credential);
     };
@@ -298,6 +295,28 @@ fn authorize(
         }
     }
     Ok((Some(bearer(&token.token)), Some(token.expires)))
+}
+
+/// Pings the registry once for all processes: they may be after different repositories (each
+/// holding its own token lock), but the registry's challenge is the same for all of them.
+fn remember_challenge(
+    ctx: &Context,
+    cache: Option<&Cache>,
+    target: &Target,
+    key: &str,
+) -> Result<(Auth, bool)> {
+    let Some(cache) = cache else {
+        return Ok((ping(ctx, target)?, false));
+    };
+    let _guard = cache.lock(key);
+    let now = ctx.env.now();
+    if let Some((auth, _)) = cache.get::<Auth>(key, now) {
+        note!(ctx.trace, "challenge: remembered by another process, no ping");
+        return Ok((auth, true));
+    }
+    let auth = ping(ctx, target)?;
+    let _ = cache.put(key, &auth, now + CHALLENGE_TTL);
+    Ok((auth, false))
 }
 
 #[derive(Serialize, Deserialize)]
