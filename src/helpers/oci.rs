@@ -311,7 +311,10 @@ fn remember_challenge(
     let _guard = cache.lock(key);
     let now = ctx.env.now();
     if let Some((auth, _)) = cache.get::<Auth>(key, now) {
-        note!(ctx.trace, "challenge: remembered by another process, no ping");
+        note!(
+            ctx.trace,
+            "challenge: remembered by another process, no ping"
+        );
         return Ok((auth, true));
     }
     let auth = ping(ctx, target)?;

@@ -47,9 +47,10 @@ pub struct Token {
     pub expires: i64,
 }
 
-/// Bazel must never hold a token past its end: max(10 s, 10 % of the lifetime).
+/// Bazel must never hold a token past its end: max(10 s, 10 % of the lifetime), but never more
+/// than half of it, so a very short-lived token still expires in the future.
 pub fn safety_margin(lifetime: i64) -> i64 {
-    (lifetime / 10).max(10)
+    (lifetime / 10).max(10).min(lifetime.max(0) / 2)
 }
 
 /// Where credentials may go: https (http only for a loopback or `insecure` registry), and a
@@ -378,6 +379,12 @@ mod tests {
         assert_eq!(safety_margin(60), 10);
         assert_eq!(safety_margin(300), 30);
         assert_eq!(safety_margin(43200), 4320);
+        // Short lifetimes keep half: an expiry in the past would be useless to Bazel.
+        assert_eq!(safety_margin(12), 6);
+        assert_eq!(safety_margin(5), 2);
+        assert_eq!(safety_margin(0), 0);
+        let t = parse_response(br#"{"token":"a","expires_in":5}"#, 1000).unwrap();
+        assert!(t.expires > 1000, "{}", t.expires);
     }
 
     fn target(u: &str) -> Target {

@@ -33,19 +33,28 @@ impl Netrc {
 }
 
 /// Tokens separated by whitespace; `"quoted strings"` with `\` escapes are one token (curl's
-/// extension, so passwords may contain spaces).
-fn tokens(text: &str) -> Vec<String> {
+/// extension, so passwords may contain spaces). Each comes with its 1-based line, for errors
+/// that must not quote the file.
+fn tokens(text: &str) -> Vec<(String, usize)> {
     let mut out = Vec::new();
+    let mut line = 1;
     let mut chars = text.chars().peekable();
     while let Some(&c) = chars.peek() {
         if c.is_whitespace() {
+            if c == '\n' {
+                line += 1;
+            }
             chars.next();
             continue;
         }
+        let start = line;
         let mut token = String::new();
         if c == '"' {
             chars.next();
             while let Some(c) = chars.next() {
+                if c == '\n' {
+                    line += 1;
+                }
                 match c {
                     '"' => break,
                     '\\' => {
@@ -65,7 +74,7 @@ fn tokens(text: &str) -> Vec<String> {
                 chars.next();
             }
         }
-        out.push(token);
+        out.push((token, start));
     }
     out
 }
@@ -78,13 +87,16 @@ pub fn parse(text: &str) -> Result<Netrc, String> {
     let mut kept = String::new();
     let mut in_macro = false;
     for line in text.lines() {
+        // Skipped lines stay as empty ones so line numbers in errors remain right.
         if in_macro {
             in_macro = !line.trim().is_empty();
+            kept.push('\n');
             continue;
         }
         let first = line.split_whitespace().next();
         if first == Some("macdef") {
             in_macro = true;
+            kept.push('\n');
             continue;
         }
         kept.push_str(line);
@@ -95,11 +107,12 @@ pub fn parse(text: &str) -> Result<Netrc, String> {
     let value = |i: usize, key: &str| -> Result<String, String> {
         tokens
             .get(i + 1)
-            .cloned()
-            .ok_or_else(|| format!("`{key}` without a value"))
+            .map(|(t, _)| t.clone())
+            .ok_or_else(|| format!("`{key}` without a value on line {}", tokens[i].1))
     };
     while i < tokens.len() {
-        match tokens[i].as_str() {
+        let (token, line) = (&tokens[i].0, tokens[i].1);
+        match token.as_str() {
             "machine" => {
                 netrc.entries.push(Entry {
                     machine: Some(value(i, "machine")?),
@@ -121,7 +134,7 @@ pub fn parse(text: &str) -> Result<Netrc, String> {
                 let entry = netrc
                     .entries
                     .last_mut()
-                    .ok_or_else(|| format!("`{key}` before any `machine`"))?;
+                    .ok_or_else(|| format!("`{key}` before any `machine` on line {line}"))?;
                 match key {
                     "login" => entry.login = Some(v),
                     "password" => entry.password = Some(Secret::new(v)),
@@ -129,9 +142,11 @@ pub fn parse(text: &str) -> Result<Netrc, String> {
                 }
                 i += 2;
             }
-            other => {
-                let shown: String = other.chars().take(20).collect();
-                return Err(format!("unexpected token {shown:?}"));
+            // Never quote the word: it may be the second half of an unquoted password.
+            _ => {
+                return Err(format!(
+                    "unexpected word on line {line} (expected machine, default, login, password, account or macdef; quote values that contain spaces)"
+                ));
             }
         }
     }
@@ -181,11 +196,13 @@ mod tests {
                 .contains("before any `machine`")
         );
         assert!(parse("machine").unwrap_err().contains("without a value"));
-        let err = parse("machine a password p4ss extra-token").unwrap_err();
+        let err = parse("machine a\nlogin u password p4ss tail9").unwrap_err();
         assert!(
-            err.contains("extra-token") && !err.contains("p4ss"),
+            err.contains("line 2") && !err.contains("p4ss") && !err.contains("tail9"),
             "{err}"
         );
+        let err = parse("macdef x\nbody\n\nmachine b bogus").unwrap_err();
+        assert!(err.contains("line 4"), "{err}");
         assert_eq!(parse("").unwrap(), Netrc::default());
     }
 }

@@ -108,7 +108,7 @@ fn netrc_answers_basic_for_its_machines() {
     );
     let err = bazel.get("https://a.example/artifacts/x").failure();
     assert!(
-        err.contains("not a valid netrc file") && err.contains("bogus"),
+        err.contains("not a valid netrc file") && err.contains("line 1"),
         "{err}"
     );
     assert!(!err.contains("secret-pw"), "{err}");
