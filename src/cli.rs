@@ -150,14 +150,25 @@ pub fn answer(ctx: &Context, url: &url::Url) -> Result<Response> {
         Some(entry) => note!(ctx.trace, "matched {}", entry.describe()),
         None => note!(ctx.trace, "no entry matched"),
     }
-    match plan.action {
+    let result = match plan.action {
         Action::NoHeaders(why) => {
             note!(ctx.trace, "no headers: {why}");
             Ok(Response::empty())
         }
         Action::Run(helper) => helpers::run(ctx, helper, url),
         Action::Oci(p) => helpers::oci::run(ctx, &p),
-    }
+    };
+    note!(
+        ctx.trace,
+        "network: {} request(s); HTTP client {}",
+        ctx.http.requests_sent(),
+        if ctx.http.client_built() {
+            "built"
+        } else {
+            "not built (no TLS roots loaded)"
+        }
+    );
+    result
 }
 
 /// `explain <url>`: runs what `get` would, recording every decision, and prints them for a

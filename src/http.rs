@@ -170,6 +170,11 @@ impl Http {
         self.ca_certs.borrow_mut().push(path);
     }
 
+    /// Whether the client (runtime, TLS roots) was built at all.
+    pub fn client_built(&self) -> bool {
+        self.state.get().is_some()
+    }
+
     /// How many requests this process sent.
     pub fn requests_sent(&self) -> u32 {
         self.requests.get()

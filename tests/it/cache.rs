@@ -90,6 +90,11 @@ fn warm_hit_makes_no_request_and_keeps_the_entry_expiry() {
     bazel.env("CREDENTIAL_HELPER_LOG", "debug");
     let warm = bazel.get(&fake.uri("a/b"));
     assert!(warm.stderr.contains("cache: hit"), "{warm}");
+    assert!(
+        warm.stderr
+            .contains("network: 0 request(s); HTTP client not built"),
+        "{warm}"
+    );
     let warm = warm.success();
     assert_eq!(warm.header("Authorization"), Some("Bearer tok-1"));
     assert_eq!(

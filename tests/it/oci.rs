@@ -78,6 +78,16 @@ fn basic_auth_registry_with_docker_config_auth() {
         assert!(accept.contains(t), "{accept}");
     }
     assert_eq!(answer.expires, None, "a static credential has no known end");
+
+    // The Basic challenge is remembered: later answers need no network and no HTTP client.
+    let mut bazel = bazel;
+    bazel.env("CREDENTIAL_HELPER_LOG", "debug");
+    let out = bazel.get(&registry.manifest_uri(&image.repo, &image.tag));
+    assert!(
+        out.stderr
+            .contains("network: 0 request(s); HTTP client not built"),
+        "{out}"
+    );
 }
 
 #[test]
