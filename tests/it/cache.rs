@@ -75,6 +75,15 @@ impl Fake {
     }
 }
 
+/// The `Authorization` a `get` answers.
+fn authorization(bazel: &Bazel, uri: &str) -> Option<String> {
+    bazel
+        .get(uri)
+        .success()
+        .header("Authorization")
+        .map(str::to_string)
+}
+
 fn cache_dir(bazel: &Bazel) -> std::path::PathBuf {
     bazel.home().join(".cache/credential-helper")
 }
@@ -119,25 +128,16 @@ fn expired_entries_are_not_served() {
     let fake = Fake::start(4, Duration::ZERO);
     let bazel = fake.bazel("pw");
     assert_eq!(
-        bazel
-            .get(&fake.uri("a/b"))
-            .success()
-            .header("Authorization"),
+        authorization(&bazel, &fake.uri("a/b")).as_deref(),
         Some("Bearer tok-1")
     );
     assert_eq!(
-        bazel
-            .get(&fake.uri("a/b"))
-            .success()
-            .header("Authorization"),
+        authorization(&bazel, &fake.uri("a/b")).as_deref(),
         Some("Bearer tok-1")
     );
     std::thread::sleep(Duration::from_millis(3100));
     assert_eq!(
-        bazel
-            .get(&fake.uri("a/b"))
-            .success()
-            .header("Authorization"),
+        authorization(&bazel, &fake.uri("a/b")).as_deref(),
         Some("Bearer tok-2")
     );
 }
@@ -159,17 +159,11 @@ fn corrupt_entries_are_ignored_and_rewritten() {
         }
     }
     assert_eq!(
-        bazel
-            .get(&fake.uri("a/b"))
-            .success()
-            .header("Authorization"),
+        authorization(&bazel, &fake.uri("a/b")).as_deref(),
         Some("Bearer tok-2")
     );
     assert_eq!(
-        bazel
-            .get(&fake.uri("a/b"))
-            .success()
-            .header("Authorization"),
+        authorization(&bazel, &fake.uri("a/b")).as_deref(),
         Some("Bearer tok-2"),
         "rewritten"
     );
@@ -231,18 +225,12 @@ fn rotated_credentials_get_a_new_token() {
     let fake = Fake::start(300, Duration::ZERO);
     let bazel = fake.bazel("old-password");
     assert_eq!(
-        bazel
-            .get(&fake.uri("a/b"))
-            .success()
-            .header("Authorization"),
+        authorization(&bazel, &fake.uri("a/b")).as_deref(),
         Some("Bearer tok-1")
     );
     fake.login(&bazel, "new-password");
     assert_eq!(
-        bazel
-            .get(&fake.uri("a/b"))
-            .success()
-            .header("Authorization"),
+        authorization(&bazel, &fake.uri("a/b")).as_deref(),
         Some("Bearer tok-2")
     );
     let last = fake.tokens.requests().pop().unwrap();
@@ -281,10 +269,7 @@ fn cache_dir_override_and_cache_clear() {
     assert!(out.ok().starts_with("removed "), "{out}");
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
     assert_eq!(
-        bazel
-            .get(&fake.uri("a/b"))
-            .success()
-            .header("Authorization"),
+        authorization(&bazel, &fake.uri("a/b")).as_deref(),
         Some("Bearer tok-2")
     );
 }
@@ -310,10 +295,7 @@ fn a_stale_remembered_challenge_is_forgotten() {
         }
     }
     assert_eq!(
-        bazel
-            .get(&fake.uri("a/b"))
-            .success()
-            .header("Authorization"),
+        authorization(&bazel, &fake.uri("a/b")).as_deref(),
         Some("Bearer tok-2")
     );
     assert_eq!(fake.registry.count(), 2, "pinged again after the failure");
