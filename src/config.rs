@@ -65,9 +65,7 @@ pub struct Entry {
 pub struct Pattern {
     source: String,
     fast: Fast,
-    glob: globset::Glob,
     case_insensitive: bool,
-    compiled: std::sync::OnceLock<GlobMatcher>,
 }
 
 #[derive(Debug, Clone)]
@@ -77,7 +75,8 @@ enum Fast {
     Suffix(String),
     /// A literal followed by `*`.
     Prefix(String),
-    None,
+    /// Anything else, compiled on first use.
+    Glob(globset::Glob, std::sync::OnceLock<GlobMatcher>),
 }
 
 const GLOB_META: &[char] = &['*', '?', '[', ']', '{', '}', '\\', '!'];
@@ -95,12 +94,6 @@ impl Pattern {
     }
 
     fn build(source: &str, glob: &str, case_insensitive: bool) -> Result<Pattern, String> {
-        let parsed = GlobBuilder::new(glob)
-            .case_insensitive(case_insensitive)
-            .literal_separator(false)
-            .backslash_escape(true)
-            .build()
-            .map_err(|e| format!("invalid glob {source:?}: {}", e.kind()))?;
         // Hosts treat brackets literally, so only the other metacharacters matter there.
         let meta: &[char] = if case_insensitive {
             &['*', '?', '{', '}', '\\', '!']
@@ -114,6 +107,8 @@ impl Pattern {
                 s.to_string()
             }
         };
+        // The simple shapes cannot be invalid globs, so only the rest is parsed (which is
+        // where a syntax error is found) and, when first needed, compiled.
         let fast = if !source.contains(meta) {
             Fast::Literal(fold(source))
         } else if let Some(rest) = source.strip_prefix('*').filter(|r| !r.contains(meta)) {
@@ -121,14 +116,18 @@ impl Pattern {
         } else if let Some(rest) = source.strip_suffix('*').filter(|r| !r.contains(meta)) {
             Fast::Prefix(fold(rest))
         } else {
-            Fast::None
+            let parsed = GlobBuilder::new(glob)
+                .case_insensitive(case_insensitive)
+                .literal_separator(false)
+                .backslash_escape(true)
+                .build()
+                .map_err(|e| format!("invalid glob {source:?}: {}", e.kind()))?;
+            Fast::Glob(parsed, std::sync::OnceLock::new())
         };
         Ok(Pattern {
             source: source.to_string(),
             fast,
-            glob: parsed,
             case_insensitive,
-            compiled: std::sync::OnceLock::new(),
         })
     }
 
@@ -144,10 +143,9 @@ impl Pattern {
             Fast::Literal(l) => s == l,
             Fast::Suffix(suffix) => s.ends_with(suffix.as_str()),
             Fast::Prefix(prefix) => s.starts_with(prefix.as_str()),
-            Fast::None => self
-                .compiled
-                .get_or_init(|| self.glob.compile_matcher())
-                .is_match(s),
+            Fast::Glob(glob, compiled) => {
+                compiled.get_or_init(|| glob.compile_matcher()).is_match(s)
+            }
         }
     }
 
