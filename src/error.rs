@@ -30,10 +30,6 @@ impl Error {
         self.what = format!("{context}: {}", self.what);
         self
     }
-
-    pub fn what(&self) -> &str {
-        &self.what
-    }
 }
 
 impl fmt::Display for Error {

@@ -6,10 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use base64::Engine;
-
-use crate::support::Bazel;
-use crate::support::http_server::{Response, TestServer};
+use crate::support::http_server::{Response, TestServer, fake_registry};
+use crate::support::{Bazel, b64};
 
 /// A registry whose `/v2/` challenges for a token server that hands out `tok-<n>` tokens.
 struct Fake {
@@ -30,16 +28,7 @@ impl Fake {
             )
         });
         let realm = format!("{}/token", tokens.url());
-        let registry = TestServer::start(move |req| {
-            if req.path_only() == "/v2/" {
-                Response::new(401).header(
-                    "WWW-Authenticate",
-                    &format!(r#"Bearer realm="{realm}",service="fake""#),
-                )
-            } else {
-                Response::new(404)
-            }
-        });
+        let registry = fake_registry(realm);
         Fake { registry, tokens }
     }
 
@@ -62,7 +51,7 @@ impl Fake {
     }
 
     fn login(&self, bazel: &Bazel, password: &str) {
-        let auth = base64::engine::general_purpose::STANDARD.encode(format!("u:{password}"));
+        let auth = b64(&format!("u:{password}"));
         bazel.write(
             "home/.docker/config.json",
             format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, self.host()),
