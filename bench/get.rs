@@ -2,8 +2,13 @@
 //! the cost of starting any process at all and next to uv's helper, and how many requests the
 //! servers see. Prints Markdown tables and one PASS/FAIL line per target; exits 1 on a FAIL.
 //!
+//! - The binary measured is the one users install: `scripts/build-release` builds it (on Linux
+//!   with glibc, statically linked at a fixed address). The plain `cargo build --release` binary
+//!   (dynamically linked) is measured next to it.
 //! - Every time is a ratio to the process floor measured in the same run: a trivial Rust binary
-//!   (`bench/programs/floor.rs`) that reads stdin and prints `{"headers":{}}`.
+//!   (`bench/programs/floor.rs`) that reads stdin and prints `{"headers":{}}`, linked as rustc
+//!   links by default; and the same floor linked like the helper, so that neither the helper's
+//!   linking nor the floor's decides a target alone.
 //! - Single-process cases run interleaved, one run of each in turn, so a slow moment of the
 //!   machine hits every case alike.
 //! - Processes start from a small launcher (`bench/programs/launcher.rs`) that times them and
@@ -30,7 +35,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use measure::{Burst, Launcher, Outcome, Program};
+use measure::{Burst, Launcher, Linking, Outcome, Program};
 use report::Report;
 use setup::{BASIC_USER, Requests, Sandbox, Servers, TOKEN_USER};
 
@@ -120,15 +125,19 @@ fn main() -> ExitCode {
     let uv_dir = root.path().join("uv");
     let uv_install = JoinOnDrop(Some(std::thread::spawn(move || setup::install_uv(&uv_dir))));
 
-    // `cargo bench` builds the binary target with the bench profile, which is the release one.
-    let helper = options
-        .helper
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(support::binary()));
+    // `cargo bench` built the plain release binary (the bench profile is the release one); the
+    // binary users install comes from `scripts/build-release`, unless another is given.
+    let plain = PathBuf::from(support::binary());
+    let helper = options.helper.clone().unwrap_or_else(|| {
+        progress("building the release binary with scripts/build-release");
+        setup::build_release()
+    });
     progress(&format!("helper: {}", helper.display()));
-    progress("compiling the process floor and the launcher with rustc");
-    let floor_path = measure::compile("floor", root.path());
-    let launcher = Launcher::new(measure::compile("launcher", root.path()));
+    progress("compiling the process floors and the launcher with rustc");
+    let floor_path = measure::compile("floor", Linking::Default, root.path());
+    let floor_static =
+        measure::STATIC_RELEASE.then(|| measure::compile("floor", Linking::Static, root.path()));
+    let launcher = Launcher::new(measure::compile("launcher", Linking::Default, root.path()));
 
     progress("starting docker-registry with Basic auth, and with token auth + token server");
     let servers = Servers::start();
@@ -174,8 +183,23 @@ fn main() -> ExitCode {
     Expect::Bearer.check("seeding a cache", &seeded);
 
     let version = format!("credential-helper {}", env!("CARGO_PKG_VERSION"));
-    let mut cases = vec![
-        Case::new(Kind::Floor, &floor, &static_uri, Expect::NoHeaders),
+    let mut cases = vec![Case::new(
+        Kind::Floor,
+        &floor,
+        &static_uri,
+        Expect::NoHeaders,
+    )];
+    if let Some(path) = &floor_static {
+        let program = sandbox.program(path, &[]);
+        cases.push(Case::new(
+            Kind::FloorStatic,
+            &program,
+            &static_uri,
+            Expect::NoHeaders,
+        ));
+    }
+    let plain_get = sandbox.program(&plain, &["get"]);
+    cases.extend([
         Case::new(
             Kind::StartUp,
             &sandbox.program(&helper, &["--version"]),
@@ -191,7 +215,14 @@ fn main() -> ExitCode {
         Case::new(Kind::Warm, &get, &warm_uri, Expect::Bearer),
         Case::new(Kind::Cold, &get, &cold_uri, Expect::Bearer).cache(CacheMode::Fresh),
         Case::new(Kind::Remembered, &get, &cold_uri, Expect::Bearer).cache(CacheMode::Seeded(seed)),
-    ];
+        Case::new(
+            Kind::PlainStatic,
+            &plain_get,
+            &static_uri,
+            Expect::Header(basic_header.clone()),
+        ),
+        Case::new(Kind::PlainWarm, &plain_get, &warm_uri, Expect::Bearer),
+    ]);
     let service = format!("http://{}/", servers.basic_proxy.host());
     let uv = uv_install
         .join()
@@ -300,23 +331,29 @@ impl<T> Drop for JoinOnDrop<T> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     Floor,
+    FloorStatic,
     StartUp,
     Static,
     Warm,
     Cold,
     Remembered,
+    PlainStatic,
+    PlainWarm,
     Uv,
 }
 
 impl Kind {
     pub fn title(self) -> &'static str {
         match self {
-            Kind::Floor => "process floor: trivial Rust binary",
+            Kind::Floor => "process floor: trivial Rust binary, rustc's default linking",
+            Kind::FloorStatic => "process floor linked like the helper (static, fixed address)",
             Kind::StartUp => "`credential-helper --version`: start-up only",
             Kind::Static => "`get`, static Basic from docker config",
             Kind::Warm => "`get`, warm: token from the cache",
             Kind::Cold => "`get`, cold: empty cache",
             Kind::Remembered => "`get`, cold with a remembered challenge",
+            Kind::PlainStatic => "plain `cargo build --release` (dynamic): static `get`",
+            Kind::PlainWarm => "plain `cargo build --release` (dynamic): warm `get`",
             Kind::Uv => "uv's helper, the same static credential",
         }
     }
@@ -325,18 +362,21 @@ impl Kind {
     pub fn short(self) -> &'static str {
         match self {
             Kind::Floor => "floor",
+            Kind::FloorStatic => "floor linked like the helper",
             Kind::StartUp => "start-up",
             Kind::Static => "static `get`",
             Kind::Warm => "warm `get`",
             Kind::Cold => "cold `get`",
             Kind::Remembered => "cold `get` with a remembered challenge",
+            Kind::PlainStatic => "static `get` of the plain cargo build",
+            Kind::PlainWarm => "warm `get` of the plain cargo build",
             Kind::Uv => "uv",
         }
     }
 
     /// Whether the case may send requests (the others' would be "–").
     pub fn talks_to_servers(self) -> bool {
-        !matches!(self, Kind::Floor | Kind::StartUp)
+        !matches!(self, Kind::Floor | Kind::FloorStatic | Kind::StartUp)
     }
 }
 
@@ -451,12 +491,14 @@ fn check_access(servers: &Servers, cases: &[Case]) {
         let headers = || &case.last.as_ref().unwrap().headers;
         let pulled = match case.kind {
             // A manifest answer carries its own `Accept`; Bazel sends exactly these headers.
-            Kind::Static => servers.basic.pull(headers(), "bench/static", "v1"),
-            Kind::Warm => servers
-                .token
-                .pull_with_accept(headers(), "bench/warm", "v1"),
+            Kind::Static | Kind::PlainStatic => servers.basic.pull(headers(), "bench/static", "v1"),
+            Kind::Warm | Kind::PlainWarm => {
+                servers
+                    .token
+                    .pull_with_accept(headers(), "bench/warm", "v1")
+            }
             Kind::Cold | Kind::Remembered => servers.token.pull(headers(), "bench/cold", "v1"),
-            Kind::Floor | Kind::StartUp | Kind::Uv => continue,
+            Kind::Floor | Kind::FloorStatic | Kind::StartUp | Kind::Uv => continue,
         };
         if let Err(e) = pulled {
             panic!(

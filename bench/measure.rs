@@ -7,13 +7,29 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+/// How a compiled program is linked.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Linking {
+    /// rustc's defaults: a position-independent executable loading libc and libgcc_s.
+    Default,
+    /// As `scripts/build-release` links the helper on Linux with glibc: static, fixed address.
+    Static,
+}
+
+/// Whether this platform gets the statically linked helper (see `scripts/build-release`).
+pub const STATIC_RELEASE: bool = cfg!(all(target_os = "linux", target_env = "gnu"));
+
 /// Compiles `bench/programs/<name>.rs` with the flags of the release profile that matter for
 /// start-up (`panic = "abort"`, stripped), so the floor is a fair baseline.
-pub fn compile(name: &str, out_dir: &Path) -> PathBuf {
+pub fn compile(name: &str, linking: Linking, out_dir: &Path) -> PathBuf {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("bench/programs/{name}.rs"));
-    let out = out_dir.join(name);
+    let out = out_dir.join(match linking {
+        Linking::Default => name.to_owned(),
+        Linking::Static => format!("{name}-static"),
+    });
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
-    let status = Command::new(&rustc)
+    let mut command = Command::new(&rustc);
+    command
         .args([
             "--edition",
             "2024",
@@ -22,7 +38,17 @@ pub fn compile(name: &str, out_dir: &Path) -> PathBuf {
             "-C",
             "panic=abort",
         ])
-        .args(["-C", "strip=symbols", "-C", "codegen-units=1", "-o"])
+        .args(["-C", "strip=symbols", "-C", "codegen-units=1"]);
+    if linking == Linking::Static {
+        command.args([
+            "-C",
+            "target-feature=+crt-static",
+            "-C",
+            "relocation-model=static",
+        ]);
+    }
+    let status = command
+        .arg("-o")
         .arg(&out)
         .arg(&source)
         .status()

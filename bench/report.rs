@@ -41,13 +41,20 @@ impl Report<'_> {
         median(&self.case(Kind::Floor).unwrap().walls)
     }
 
+    /// The floor linked like the helper, where the helper is linked statically.
+    fn static_floor(&self) -> Option<Duration> {
+        self.case(Kind::FloorStatic).map(|c| median(&c.walls))
+    }
+
     pub fn print(&self) {
         let floor = self.floor();
+        let static_floor = self.static_floor();
         let size = std::fs::metadata(self.helper).map_or(0, |m| m.len());
         println!();
         println!(
-            "`credential-helper get`, release build ({:.1} MiB); {} runs per case, interleaved; \
+            "`credential-helper get`, {} ({:.1} MiB); {} runs per case, interleaved; \
              {} CPUs, load average {} before the run; {}.",
+            self.helper.display(),
             size as f64 / (1024.0 * 1024.0),
             self.runs,
             std::thread::available_parallelism().map_or(0, |n| n.get()),
@@ -60,10 +67,10 @@ impl Report<'_> {
         );
         println!();
         println!(
-            "| case | median ms | p90 ms | × floor | peak RSS KiB | page faults | requests per run \
-             (server side) |"
+            "| case | median ms | p90 ms | × floor | × floor linked like the helper | peak RSS KiB \
+             | page faults | requests per run (server side) |"
         );
-        println!("|---|---:|---:|---:|---:|---:|---|");
+        println!("|---|---:|---:|---:|---:|---:|---:|---|");
         for case in self.cases {
             let requests = if case.kind.talks_to_servers() {
                 describe_requests(&case.requests)
@@ -73,11 +80,15 @@ impl Report<'_> {
             let mut faults = case.minor_faults.clone();
             faults.sort_unstable();
             println!(
-                "| {} | {:.2} | {:.2} | {:.2} | {} | {} | {requests} |",
+                "| {} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {requests} |",
                 case.kind.title(),
                 ms(median(&case.walls)),
                 ms(percentile(&case.walls, 0.9)),
                 ratio(median(&case.walls), floor),
+                static_floor.map_or("–".to_owned(), |f| format!(
+                    "{:.2}",
+                    ratio(median(&case.walls), f)
+                )),
                 case.peak_rss_kib(),
                 faults[faults.len() / 2],
             );
@@ -121,6 +132,16 @@ impl Report<'_> {
             };
             println!("{word} {}", verdict.what);
         }
+        // Not a target: what skipping `scripts/build-release` costs.
+        for kind in [Kind::PlainStatic, Kind::PlainWarm] {
+            if let Some(case) = self.case(kind) {
+                println!(
+                    "INFO {}: {:.2}x the process floor",
+                    kind.short(),
+                    ratio(median(&case.walls), floor)
+                );
+            }
+        }
     }
 
     pub fn all_pass(&self) -> bool {
@@ -140,6 +161,18 @@ impl Report<'_> {
                     case.kind.short()
                 ),
             });
+            // The helper's linking must not be what meets the target.
+            if let Some(static_floor) = self.static_floor() {
+                let x = ratio(median(&case.walls), static_floor);
+                verdicts.push(Verdict {
+                    pass: Some(x <= MAX_RATIO_TO_FLOOR),
+                    what: format!(
+                        "{} within {MAX_RATIO_TO_FLOOR}x the process floor linked like the \
+                         helper: {x:.2}x",
+                        case.kind.short()
+                    ),
+                });
+            }
         }
         for case in fast_paths {
             let target = format!(

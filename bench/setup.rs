@@ -149,6 +149,16 @@ impl Servers {
     }
 }
 
+/// Builds the binary users install, with `scripts/build-release`; returns its path.
+pub fn build_release() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let status = Command::new(root.join("scripts/build-release"))
+        .status()
+        .unwrap_or_else(|e| panic!("run scripts/build-release: {e}"));
+    assert!(status.success(), "scripts/build-release failed");
+    root.join("target/dist/credential-helper")
+}
+
 /// uv from PyPI in a new virtualenv under `dir`; `Err` says why it cannot be had.
 pub fn install_uv(dir: &Path) -> Result<PathBuf, String> {
     let venv = dir.join("venv");

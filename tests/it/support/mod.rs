@@ -33,9 +33,22 @@ pub fn b64(s: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(s)
 }
 
-/// The binary under test.
+/// The binary under test: the one cargo built for this run, or the file named by
+/// `CREDENTIAL_HELPER_TEST_BINARY` (CI runs the suite again against the statically linked
+/// release build of `scripts/build-release`, the binary the README tells users to install).
 pub fn binary() -> &'static str {
-    env!("CARGO_BIN_EXE_credential-helper")
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| match std::env::var_os("CREDENTIAL_HELPER_TEST_BINARY") {
+        // Absolute: the helper runs with the test's workspace as its working directory.
+        Some(path) => std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(path)
+            .canonicalize()
+            .expect("CREDENTIAL_HELPER_TEST_BINARY names an existing file")
+            .to_str()
+            .expect("a UTF-8 path")
+            .to_owned(),
+        None => env!("CARGO_BIN_EXE_credential-helper").to_owned(),
+    })
 }
 
 /// A sandbox that runs the helper the way Bazel does: argv `[path, "get"]`,
