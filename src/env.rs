@@ -83,11 +83,12 @@ pub mod vars {
     pub const AWS_EC2_METADATA_SERVICE_ENDPOINT: &str = "AWS_EC2_METADATA_SERVICE_ENDPOINT";
     /// `true` turns the instance metadata source off.
     pub const AWS_EC2_METADATA_DISABLED: &str = "AWS_EC2_METADATA_DISABLED";
-    /// Endpoint overrides: every service, then ECR, ECR Public and STS alone.
+    /// Endpoint overrides: every service, then ECR, ECR Public, STS and the SSO portal alone.
     pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
     pub const AWS_ENDPOINT_URL_ECR: &str = "AWS_ENDPOINT_URL_ECR";
     pub const AWS_ENDPOINT_URL_ECR_PUBLIC: &str = "AWS_ENDPOINT_URL_ECR_PUBLIC";
     pub const AWS_ENDPOINT_URL_STS: &str = "AWS_ENDPOINT_URL_STS";
+    pub const AWS_ENDPOINT_URL_SSO: &str = "AWS_ENDPOINT_URL_SSO";
     /// Cloudflare R2 keys used by the built-in `*.r2.cloudflarestorage.com` entry.
     pub const R2_ACCESS_KEY_ID: &str = "R2_ACCESS_KEY_ID";
     pub const R2_SECRET_ACCESS_KEY: &str = "R2_SECRET_ACCESS_KEY";

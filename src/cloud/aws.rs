@@ -1,7 +1,7 @@
 //! The AWS credential chain, shared by the ECR keychain and the `s3` helper.
 //!
 //! Order, as the AWS SDKs have it: environment keys; the `AWS_PROFILE` profile of the shared
-//! files (static keys, `role_arn` via STS, `credential_process`); web identity
+//! files (static keys, `role_arn` via STS, SSO, `credential_process`); web identity
 //! (`AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`: GitHub Actions OIDC, EKS IRSA); ECS/EKS
 //! container credentials; EC2 instance metadata (IMDSv2). A source that is configured but
 //! broken ends the chain with its error instead of silently handing over to the next one.
@@ -24,6 +24,7 @@ pub mod ini;
 mod metadata;
 mod profile;
 pub mod sign;
+mod sso;
 mod sts;
 
 /// A set of AWS credentials and where they came from.

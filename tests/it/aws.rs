@@ -531,6 +531,125 @@ fn ecr_with_profile_assume_role() {
     assert_eq!((web.count(), ecr_web.count()), (1, 1));
 }
 
+/// The file name the AWS CLI gives a cached SSO token: SHA-1 of the session name (or of the
+/// legacy profile's start URL), hex.
+fn sso_token_file(name: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, name.as_bytes());
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("home/.aws/sso/cache/{hex}.json")
+}
+
+/// A fake IAM Identity Center portal: GetRoleCredentials for one account, role and token.
+fn sso_portal(token: &'static str) -> TestServer {
+    TestServer::start(move |req| {
+        let query = req.query();
+        let ok = req.method == "GET"
+            && req.path_only() == "/federation/credentials"
+            && value(&query, "account_id") == Some("111122223333")
+            && value(&query, "role_name") == Some("Developer")
+            && req.header("x-amz-sso_bearer_token") == Some(token);
+        if !ok {
+            return Response::json(
+                401,
+                &json!({"message": "Session token not found or invalid"}),
+            );
+        }
+        Response::json(
+            200,
+            &json!({"roleCredentials": {
+                "accessKeyId": "ASIASSO",
+                "secretAccessKey": "sso-secret",
+                "sessionToken": "sso-session-token",
+                "expiration": (now() + 3600) * 1000,
+            }}),
+        )
+    })
+}
+
+#[test]
+fn ecr_with_sso_profiles() {
+    let portal = sso_portal("sso-access-token");
+    let ecr = ecr_server("sso-secret", "pw");
+    let mut bazel = bazel_with(&ecr);
+    bazel.write(
+        "home/.aws/config",
+        "[profile dev]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = Developer\nregion = us-west-2\n\
+         [sso-session corp]\nsso_region = us-east-1\nsso_start_url = https://corp.awsapps.com/start\n\
+         [profile legacy]\nsso_start_url = https://legacy.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 111122223333\nsso_role_name = Developer\n\
+         [profile lost]\nsso_session = nowhere\nsso_account_id = 1\nsso_role_name = x\n",
+    );
+    let token = |access: &str, expires: i64| {
+        json!({"startUrl": "https://corp.awsapps.com/start", "region": "us-east-1",
+               "accessToken": access, "expiresAt": rfc3339(expires)})
+        .to_string()
+    };
+    bazel.write(
+        sso_token_file("corp"),
+        token("sso-access-token", now() + 3600),
+    );
+    bazel
+        .env("AWS_PROFILE", "dev")
+        .env("AWS_ENDPOINT_URL_SSO", portal.url());
+    bazel.get(ECR_URI).success();
+    let req = &ecr.requests()[0];
+    assert_eq!(
+        check_ecr_request(req, "sso-secret").access_key_id,
+        "ASIASSO"
+    );
+    assert_eq!(
+        req.header("x-amz-security-token"),
+        Some("sso-session-token")
+    );
+    assert_eq!(portal.count(), 1);
+    // The role's credentials and the ECR token are cached: no request the second time.
+    bazel.get(ECR_URI).success();
+    assert_eq!((portal.count(), ecr.count()), (1, 1));
+
+    // The legacy form: the token file is named after the start URL.
+    bazel
+        .env("AWS_PROFILE", "legacy")
+        .env("CREDENTIAL_HELPER_CACHE", "off");
+    let err = bazel.get(ECR_URI).failure();
+    assert!(
+        err.contains("no SSO token") && err.contains("aws sso login --profile legacy"),
+        "{err}"
+    );
+    bazel.write(
+        sso_token_file("https://legacy.awsapps.com/start"),
+        token("sso-access-token", now() + 3600),
+    );
+    bazel.get(ECR_URI).success();
+    assert_eq!(portal.count(), 2);
+
+    // An expired token is not sent anywhere; a refused one names the portal. Neither error
+    // quotes the token.
+    bazel.env("AWS_PROFILE", "dev");
+    bazel.write(
+        sso_token_file("corp"),
+        token("sso-access-token", now() - 60),
+    );
+    let err = bazel.get(ECR_URI).failure();
+    assert!(
+        err.contains("expired") && err.contains("aws sso login --profile dev"),
+        "{err}"
+    );
+    assert_eq!(portal.count(), 2);
+    bazel.write(
+        sso_token_file("corp"),
+        token("revoked-access-token", now() + 3600),
+    );
+    let err = bazel.get(ECR_URI).failure();
+    assert!(
+        err.contains("refused the token") && err.contains("401"),
+        "{err}"
+    );
+    assert!(!err.contains("revoked-access-token"), "{err}");
+
+    bazel.env("AWS_PROFILE", "lost");
+    let err = bazel.get(ECR_URI).failure();
+    assert!(err.contains("[sso-session nowhere]"), "{err}");
+}
+
 #[test]
 fn ecr_with_container_credentials() {
     let expiration = rfc3339(now() + 3600);

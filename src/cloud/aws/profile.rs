@@ -1,12 +1,13 @@
 //! The `AWS_PROFILE` profile (default `default`) of the shared files: static keys, a role
-//! assumed from a `source_profile` (or `credential_source`), a web identity token file, or a
-//! `credential_process`. Keys in the credentials file win over the config file's.
+//! assumed from a `source_profile` (or `credential_source`), a web identity token file, an
+//! IAM Identity Center (SSO) role, or a `credential_process`. Keys in the credentials file win
+//! over the config file's.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{Credentials, JsonCredentials, ini, metadata, sts};
+use super::{Credentials, JsonCredentials, ini, metadata, sso, sts};
 use crate::context::Context;
 use crate::env::vars;
 use crate::error::{Error, Result};
@@ -21,6 +22,8 @@ type Profile = BTreeMap<String, String>;
 
 struct Profiles {
     profiles: BTreeMap<String, Profile>,
+    /// `[sso-session x]` sections of the config file.
+    sso_sessions: BTreeMap<String, Profile>,
     /// Both files, for messages.
     files: String,
 }
@@ -56,9 +59,14 @@ pub fn lookup(ctx: &Context) -> Outcome<Credentials> {
 }
 
 fn has_credentials(p: &Profile) -> bool {
-    ["aws_access_key_id", "role_arn", "credential_process"]
-        .iter()
-        .any(|k| p.contains_key(*k))
+    [
+        "aws_access_key_id",
+        "role_arn",
+        "credential_process",
+        "sso_account_id",
+    ]
+    .iter()
+    .any(|k| p.contains_key(*k))
 }
 
 fn load(ctx: &Context) -> Result<Profiles> {
@@ -72,6 +80,7 @@ fn load(ctx: &Context) -> Result<Profiles> {
     let config = path(vars::AWS_CONFIG_FILE, ".aws/config");
     let credentials = path(vars::AWS_SHARED_CREDENTIALS_FILE, ".aws/credentials");
     let mut profiles: BTreeMap<String, Profile> = BTreeMap::new();
+    let mut sso_sessions = BTreeMap::new();
     let mut files = Vec::new();
     for (path, is_config) in [(&config, true), (&credentials, false)] {
         let Some(path) = path else { continue };
@@ -84,6 +93,10 @@ fn load(ctx: &Context) -> Result<Profiles> {
         for (section, keys) in ini::parse(&text) {
             // The config file names profiles `[profile x]` (and `[default]`).
             let name = if is_config {
+                if let Some(session) = section.strip_prefix("sso-session ") {
+                    sso_sessions.insert(session.trim().to_string(), keys);
+                    continue;
+                }
                 match section.strip_prefix("profile ") {
                     Some(n) => n.trim().to_string(),
                     None if section == "default" => section,
@@ -97,6 +110,7 @@ fn load(ctx: &Context) -> Result<Profiles> {
     }
     Ok(Profiles {
         profiles,
+        sso_sessions,
         files: files.join(" and "),
     })
 }
@@ -138,18 +152,63 @@ fn resolve(ctx: &Context, profiles: &Profiles, name: &str, depth: usize) -> Resu
         note!(ctx.trace, "aws profile {name}: assuming {arn}");
         return sts::assume_role(ctx, &from, &role);
     }
+    // As the AWS SDKs look: an assumed role, then SSO, then the rest.
+    if profile.keys().any(|k| k.starts_with("sso_")) {
+        return sso_role(ctx, profiles, name, profile);
+    }
     if let Some(command) = get("credential_process") {
         return credential_process(ctx, command, source("credential_process"));
     }
     if profile.contains_key("aws_access_key_id") {
         return static_keys(profile, source("static keys"));
     }
-    let hint = if profile.keys().any(|k| k.starts_with("sso_")) {
-        "SSO profiles are not read directly: use credential_process with `aws configure export-credentials --format process`"
-    } else {
-        "add aws_access_key_id/aws_secret_access_key, role_arn or credential_process"
+    Err(Error::new(format!("profile {name} holds no credentials")).hint(
+        "add aws_access_key_id/aws_secret_access_key, role_arn, sso_session or credential_process",
+    ))
+}
+
+/// An SSO profile: `sso_session` naming an `[sso-session x]` section, or the legacy form with
+/// `sso_start_url` and `sso_region` in the profile itself.
+fn sso_role(
+    ctx: &Context,
+    profiles: &Profiles,
+    name: &str,
+    profile: &Profile,
+) -> Result<Credentials> {
+    let get = |k: &str| profile.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    let missing = |key: &str| Error::new(format!("SSO profile {name} has no {key}"));
+    let account_id = get("sso_account_id").ok_or_else(|| missing("sso_account_id"))?;
+    let role_name = get("sso_role_name").ok_or_else(|| missing("sso_role_name"))?;
+    let (region, token_name) = match get("sso_session") {
+        Some(session) => {
+            let section = profiles.sso_sessions.get(session).ok_or_else(|| {
+                Error::new(format!(
+                    "profile {name} names sso_session {session:?}, which has no                      [sso-session {session}] section in {}",
+                    profiles.files
+                ))
+            })?;
+            let region = section
+                .get("sso_region")
+                .map(String::as_str)
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| Error::new(format!("[sso-session {session}] has no sso_region")))?;
+            (region, session)
+        }
+        None => (
+            get("sso_region").ok_or_else(|| missing("sso_region (or sso_session)"))?,
+            get("sso_start_url").ok_or_else(|| missing("sso_start_url (or sso_session)"))?,
+        ),
     };
-    Err(Error::new(format!("profile {name} holds no credentials")).hint(hint))
+    sso::credentials(
+        ctx,
+        &sso::Role {
+            profile: name,
+            account_id,
+            role_name,
+            region,
+            token_name,
+        },
+    )
 }
 
 fn static_keys(profile: &Profile, source: String) -> Result<Credentials> {
