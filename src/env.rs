@@ -112,6 +112,9 @@ pub mod vars {
     /// Base URL of the Azure instance metadata service (default `http://169.254.169.254`); the
     /// Azure SDKs' name for it.
     pub const AZURE_POD_IDENTITY_AUTHORITY_HOST: &str = "AZURE_POD_IDENTITY_AUTHORITY_HOST";
+    /// The Azure CLI's directory (default `~/.azure`): its `azureProfile.json` says who is
+    /// logged in.
+    pub const AZURE_CONFIG_DIR: &str = "AZURE_CONFIG_DIR";
     /// A Google credentials file (`service_account`, `authorized_user` or `external_account`
     /// JSON), tried first.
     pub const GOOGLE_APPLICATION_CREDENTIALS: &str = "GOOGLE_APPLICATION_CREDENTIALS";

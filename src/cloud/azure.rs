@@ -1,19 +1,20 @@
 //! Microsoft Entra ID (Azure AD) access tokens, for the azure keychain (ACR) and the `azblob`
 //! helper.
 //!
-//! The identity is found the way the Azure SDKs' `DefaultAzureCredential` finds it (without the
-//! developer tools):
+//! The identity is found the way the Azure SDKs' `DefaultAzureCredential` finds it (of the
+//! developer tools, only the Azure CLI):
 //! 1. client secret: `AZURE_CLIENT_ID` + `AZURE_CLIENT_SECRET` + `AZURE_TENANT_ID`;
 //! 2. workload identity: `AZURE_FEDERATED_TOKEN_FILE` + `AZURE_CLIENT_ID` + `AZURE_TENANT_ID`
 //!    (AKS workload identity, OIDC federation from CI);
 //! 3. managed identity: `IDENTITY_ENDPOINT` + `IDENTITY_HEADER` (App Service, Functions,
 //!    Container Apps), else the instance metadata service (VMs, scale sets, AKS nodes), probed
-//!    with a short timeout so that a machine off Azure moves on quickly.
+//!    with a short timeout so that a machine off Azure moves on quickly;
+//! 4. off Azure, the Azure CLI's login: `az account get-access-token`.
 //!
 //! Tokens go through the cache, keyed by identity and resource, with the registry tokens'
 //! safety margin.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,7 @@ use crate::env::{Env, vars};
 use crate::error::Error;
 use crate::http::{self, Request};
 use crate::note;
+use crate::process;
 use crate::registry::reference::is_loopback_host;
 use crate::registry::token::safety_margin;
 use crate::secret::Secret;
@@ -46,6 +48,11 @@ const IMDS_PROBE_TIMEOUT: Duration = Duration::from_millis(1000);
 const IMDS_ABSENT_TTL: i64 = 60;
 /// Lifetime assumed when an answer states none (the registry token spec's default).
 const DEFAULT_LIFETIME: i64 = 60;
+/// How long an `az` that could not give a token is remembered.
+const AZURE_CLI_FAILED_TTL: i64 = 60;
+/// Entra tokens live at least an hour; an older Azure CLI's answer states the expiry only in
+/// local time, so its token is kept for a conservative five minutes.
+const CLI_LIFETIME_WITHOUT_EXPIRY: i64 = 300;
 
 /// An access token, and which identity it belongs to.
 #[derive(Debug, Clone)]
@@ -85,6 +92,13 @@ enum Identity {
         base: url::Url,
         client_id: Option<String>,
     },
+    AzureCli {
+        program: PathBuf,
+        tenant: Option<String>,
+        /// Who is logged in (`azureProfile.json`), fingerprinted: another `az login` must not
+        /// reuse the previous account's token.
+        account: String,
+    },
 }
 
 /// An access token for `resource` (`https://storage.azure.com`), from the cache or the first
@@ -95,6 +109,51 @@ pub fn token(ctx: &Context, resource: &str) -> Outcome<AccessToken> {
         Ok(i) => i,
         Err(e) => return Outcome::Failed(e),
     };
+    let managed = matches!(identity, Identity::Imds { .. });
+    match token_from(ctx, &identity, resource) {
+        // Off Azure, a developer's `az login` comes next, as in `DefaultAzureCredential`.
+        Outcome::Missing(why) if managed => match Identity::azure_cli(&ctx.env) {
+            Some(cli) => {
+                note!(ctx.trace, "azure: {why}; trying the Azure CLI");
+                azure_cli_token(ctx, &cli, resource, &why)
+            }
+            None => Outcome::Missing(format!("{why}; no az (Azure CLI) on PATH")),
+        },
+        other => other,
+    }
+}
+
+/// The Azure CLI's token. An `az` that is installed but not logged in is not an error, as in
+/// `DefaultAzureCredential`: the keychain steps aside (for `az acr login`'s entry in docker's
+/// config, say). That is remembered for a minute, so that the processes of one build do not
+/// each wait for `az`.
+fn azure_cli_token(
+    ctx: &Context,
+    cli: &Identity,
+    resource: &str,
+    before: &str,
+) -> Outcome<AccessToken> {
+    let failed_key = Cache::key(&["azure-cli-failed", &cli.cache_identity(), resource]);
+    let now = ctx.env.now();
+    if let Some(cache) = &ctx.cache
+        && let Some((why, _)) = cache.get::<String>(&failed_key, now)
+    {
+        return Outcome::Missing(format!("{before}; {why} (remembered from a recent run)"));
+    }
+    match token_from(ctx, cli, resource) {
+        Outcome::Failed(e) => {
+            let why = e.to_string();
+            if let Some(cache) = &ctx.cache {
+                let _ = cache.put(&failed_key, &why, now + AZURE_CLI_FAILED_TTL);
+            }
+            Outcome::Missing(format!("{before}; {why}"))
+        }
+        other => other,
+    }
+}
+
+/// A token of one identity, through the cache.
+fn token_from(ctx: &Context, identity: &Identity, resource: &str) -> Outcome<AccessToken> {
     let source = identity.describe();
     let id = identity.cache_identity();
     let key = Cache::key(&["azure-token", &id, resource]);
@@ -221,6 +280,23 @@ impl Identity {
         Ok(Identity::Imds { base, client_id })
     }
 
+    /// The Azure CLI, when it is on PATH.
+    fn azure_cli(env: &Env) -> Option<Identity> {
+        let program = env.which("az")?;
+        let dir = match env.var(vars::AZURE_CONFIG_DIR) {
+            Some(d) => Some(env.expand_path(d)),
+            None => env.home().map(|h| h.join(".azure")),
+        };
+        let profile = dir
+            .map(|d| std::fs::read(d.join("azureProfile.json")).unwrap_or_default())
+            .unwrap_or_default();
+        Some(Identity::AzureCli {
+            program,
+            tenant: env.var(vars::AZURE_TENANT_ID).map(str::to_string),
+            account: Secret::new(String::from_utf8_lossy(&profile)).fingerprint(),
+        })
+    }
+
     fn describe(&self) -> String {
         let user_assigned = |id: &Option<String>| match id {
             Some(id) => format!(" ({} {id})", vars::AZURE_CLIENT_ID),
@@ -259,6 +335,10 @@ impl Identity {
                 http::redact_url(base),
                 user_assigned(client_id)
             ),
+            Identity::AzureCli { tenant, .. } => match tenant {
+                Some(t) => format!("the Azure CLI's login (tenant {t})"),
+                None => "the Azure CLI's login".to_string(),
+            },
         }
     }
 
@@ -292,6 +372,9 @@ impl Identity {
             Identity::Imds { base, client_id } => {
                 format!("imds\0{base}\0{}", client_id.as_deref().unwrap_or(""))
             }
+            Identity::AzureCli {
+                tenant, account, ..
+            } => format!("az-cli\0{}\0{account}", tenant.as_deref().unwrap_or("")),
         }
     }
 
@@ -300,6 +383,7 @@ impl Identity {
             Identity::ClientSecret { tenant, .. } | Identity::Federated { tenant, .. } => {
                 Some(tenant)
             }
+            Identity::AzureCli { tenant, .. } => tenant.as_deref(),
             _ => None,
         }
     }
@@ -362,8 +446,83 @@ impl Identity {
                 client_id,
             } => app_service(ctx, endpoint, header, client_id.as_deref(), resource),
             Identity::Imds { base, client_id } => imds(ctx, base, client_id.as_deref(), resource),
+            Identity::AzureCli {
+                program, tenant, ..
+            } => azure_cli(ctx, program, tenant.as_deref(), resource),
         }
     }
+}
+
+/// `az account get-access-token`: the CLI refreshes its own login.
+fn azure_cli(
+    ctx: &Context,
+    program: &Path,
+    tenant: Option<&str>,
+    resource: &str,
+) -> Outcome<(Secret, i64)> {
+    let mut args = vec![
+        "account",
+        "get-access-token",
+        "--output",
+        "json",
+        "--resource",
+        resource,
+    ];
+    if let Some(tenant) = tenant {
+        args.extend(["--tenant", tenant]);
+    }
+    note!(ctx.trace, "azure: running az account get-access-token");
+    let out = match process::run(&ctx.env, program, &args, b"", process::DEFAULT_TIMEOUT) {
+        Ok(out) => out,
+        Err(e) => return Outcome::Failed(e),
+    };
+    if !out.success {
+        return Outcome::Failed(
+            Error::new(format!(
+                "az account get-access-token exited with {}",
+                out.code
+                    .map_or("a signal".to_string(), |c| format!("code {c}"))
+            ))
+            .hint(
+                "run `az login`, or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET",
+            ),
+        );
+    }
+    match parse_cli_token(&out.stdout, ctx.env.now()) {
+        Ok(t) => Outcome::Found(t),
+        Err(why) => Outcome::Failed(Error::new(format!("az account get-access-token {why}"))),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CliToken {
+    access_token: Option<Secret>,
+    /// Unix seconds (Azure CLI 2.54 and later).
+    #[serde(default, rename = "expires_on")]
+    expires_on: Option<serde_json::Value>,
+}
+
+/// The CLI's answer. Older CLIs give only `expiresOn` in local time, which cannot be read
+/// without the time zone: their tokens are kept for `CLI_LIFETIME_WITHOUT_EXPIRY`.
+fn parse_cli_token(stdout: &[u8], now: i64) -> Result<(Secret, i64), String> {
+    let parsed: CliToken = serde_json::from_slice(stdout).map_err(|e| {
+        format!(
+            "printed unexpected output (line {} column {})",
+            e.line(),
+            e.column()
+        )
+    })?;
+    let token = parsed
+        .access_token
+        .filter(|t| !t.is_empty() && !t.expose().chars().any(char::is_control))
+        .ok_or("printed no accessToken")?;
+    let lifetime = match parsed.expires_on.as_ref().and_then(integer) {
+        Some(on) if on > now => (on - now).min(86400),
+        Some(_) => return Err("printed an expired token".into()),
+        None => CLI_LIFETIME_WITHOUT_EXPIRY,
+    };
+    Ok((token, now + lifetime - safety_margin(lifetime)))
 }
 
 /// `POST {authority}/{tenant}/oauth2/v2.0/token` with the client-credentials grant.
@@ -699,6 +858,26 @@ mod tests {
         for (env, want) in table {
             assert_eq!(describe(env), *want, "{env:?}");
         }
+    }
+
+    #[test]
+    fn azure_cli_answers() {
+        let now = 1_000_000;
+        let parse = |json: &str| parse_cli_token(json.as_bytes(), now);
+        let (token, expires) =
+            parse(r#"{"accessToken":"t","expires_on":1003600,"expiresOn":"x"}"#).unwrap();
+        assert_eq!((token.expose(), expires), ("t", 1_003_600 - 360));
+        // As a string, as some versions print it.
+        let (_, expires) = parse(r#"{"accessToken":"t","expires_on":"1003600"}"#).unwrap();
+        assert_eq!(expires, 1_003_600 - 360);
+        // Only the local-time `expiresOn`: five minutes.
+        let (_, expires) =
+            parse(r#"{"accessToken":"t","expiresOn":"2026-11-23 14:00:00"}"#).unwrap();
+        assert_eq!(expires, now + 300 - 30);
+        assert!(parse(r#"{"accessToken":"t","expires_on":999999}"#).is_err());
+        assert!(parse(r#"{"expires_on":1003600}"#).is_err());
+        let e = parse(r#"{"accessToken":"hunter2"#).unwrap_err();
+        assert!(!e.contains("hunter2"), "{e}");
     }
 
     #[test]

@@ -25,10 +25,15 @@ fn closed_port() -> String {
     format!("http://{}", listener.local_addr().unwrap())
 }
 
-/// A fresh sandbox that can never reach the real metadata address.
+/// `az` as it answers when nobody is logged in. First on PATH, ahead of any real one: no test
+/// reaches this machine's own Azure login.
+const AZ_LOGGED_OUT: &str = "echo \"ERROR: Please run 'az login' to setup account.\" >&2; exit 1";
+
+/// A fresh sandbox that can never reach the real metadata address or the real `az`.
 fn sandbox() -> Bazel {
     let mut bazel = Bazel::new();
     bazel.env("AZURE_POD_IDENTITY_AUTHORITY_HOST", closed_port());
+    bazel.script("az", AZ_LOGGED_OUT);
     bazel
 }
 
@@ -212,6 +217,7 @@ fn off_azure_the_metadata_probe_fails_fast() {
     for (imds, what) in [(hanging.url(), "hanging"), (closed_port(), "closed")] {
         let mut bazel = Bazel::new();
         bazel.env("AZURE_POD_IDENTITY_AUTHORITY_HOST", &imds);
+        bazel.script("az", AZ_LOGGED_OUT);
         let started = Instant::now();
         let err = bazel.get(BLOB).failure();
         let took = started.elapsed();
@@ -227,6 +233,71 @@ fn off_azure_the_metadata_probe_fails_fast() {
         );
     }
     assert_eq!(hanging.count(), 1, "one probe, no retry");
+}
+
+/// A developer's `az login`, off Azure: `az account get-access-token` gives the token, once per
+/// login and resource; a logged-out `az` makes the keychain step aside, once a minute at most.
+#[test]
+fn off_azure_the_azure_cli_login_is_used() {
+    let mut bazel = sandbox();
+    let runs = bazel.write("az-runs", "");
+    let expires_on = now() + 3600;
+    bazel.script(
+        "az",
+        &format!(
+            r#"echo "$@" >> '{runs}'
+[ "$*" = "account get-access-token --output json --resource https://storage.azure.com" ] || exit 2
+echo '{{"accessToken": "cli-token", "expiresOn": "2026-11-23 14:00:00.000000", "expires_on": {expires_on}, "subscription": "sub", "tenant": "{TENANT}", "tokenType": "Bearer"}}'"#,
+            runs = runs.display()
+        ),
+    );
+    bazel.write(
+        "home/.azure/azureProfile.json",
+        r#"{"subscriptions":[{"user":{"name":"a@example.com"}}]}"#,
+    );
+    let answer = assert_storage_answer(&bazel.get(BLOB), "cli-token");
+    assert_expires_in(&answer, 3600);
+    let count = || std::fs::read_to_string(&runs).unwrap().lines().count();
+    assert_eq!(count(), 1);
+    // Cached: a second process does not run az.
+    assert_storage_answer(&bazel.get(BLOB), "cli-token");
+    assert_eq!(count(), 1);
+    // Another login is another account: az runs again.
+    bazel.write(
+        "home/.azure/azureProfile.json",
+        r#"{"subscriptions":[{"user":{"name":"b@example.com"}}]}"#,
+    );
+    assert_storage_answer(&bazel.get(BLOB), "cli-token");
+    assert_eq!(count(), 2);
+    // AZURE_TENANT_ID picks the tenant.
+    bazel.env("AZURE_TENANT_ID", TENANT);
+    let out = bazel.get(BLOB).failure();
+    assert!(
+        out.contains("az account get-access-token exited with code 2"),
+        "{out}"
+    );
+    assert!(
+        std::fs::read_to_string(&runs)
+            .unwrap()
+            .ends_with(&format!("--tenant {TENANT}\n")),
+        "az was asked for the tenant"
+    );
+
+    // Logged out: the error says what to do, and is remembered for the next process.
+    let bazel = sandbox();
+    let runs = bazel.write("az-runs", "");
+    bazel.script(
+        "az",
+        &format!("echo run >> '{}'\n{AZ_LOGGED_OUT}", runs.display()),
+    );
+    let err = bazel.get(BLOB).failure();
+    assert!(
+        err.contains("not on Azure?") && err.contains("run `az login`"),
+        "{err}"
+    );
+    let err = bazel.get(BLOB).failure();
+    assert!(err.contains("remembered"), "{err}");
+    assert_eq!(std::fs::read_to_string(&runs).unwrap().lines().count(), 1);
 }
 
 #[test]
