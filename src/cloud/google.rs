@@ -3,8 +3,9 @@
 //!
 //! Sources, in Google's order; the first one present answers, and its errors are final:
 //! 1. `$GOOGLE_APPLICATION_CREDENTIALS`: a `service_account` key (an RS256-signed JWT traded at
-//!    its `token_uri`), an `authorized_user` file (a refresh-token grant) or an
-//!    `external_account` file (workload identity federation, [`external_account`]).
+//!    its `token_uri`), an `authorized_user` file (a refresh-token grant), an
+//!    `external_account` file (workload identity federation, [`external_account`]) or an
+//!    `impersonated_service_account` file ([`impersonated`]).
 //! 2. gcloud's well-known file `${CLOUDSDK_CONFIG:-~/.config/gcloud}/application_default_credentials.json`.
 //! 3. The GCE metadata server (`$GCE_METADATA_HOST`, else `metadata.google.internal`), probed
 //!    with a short timeout so machines off Google Cloud lose little; `NO_GCE_CHECK=true` skips it.
@@ -13,6 +14,7 @@
 //! Tokens go through the cache keyed by identity and scope; long-lived keys never do.
 
 mod external_account;
+mod impersonated;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -193,10 +195,17 @@ fn from_file(ctx: &Context, path: &Path, what: &str, scope: &str) -> Result<Acce
             let account = parse_key_file(&text, what, &kind)?;
             external_account::access_token(ctx, &account, what, scope)
         }
+        "impersonated_service_account" => {
+            let file = parse_key_file(&text, what, &kind)?;
+            impersonated::access_token(ctx, &file, what, scope)
+        }
         other => Err(Error::new(format!(
             "{what} has credential type {other:?}, which is not supported"
         ))
-        .hint("supported: service_account, authorized_user, external_account")),
+        .hint(
+            "supported: service_account, authorized_user, external_account, \
+             impersonated_service_account",
+        )),
     }
 }
 

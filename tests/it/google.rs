@@ -233,13 +233,21 @@ fn refused_service_account_names_the_key_file_and_status_never_the_key() {
 #[test]
 fn unsupported_or_broken_key_files_are_clear_errors() {
     let mut bazel = sandbox();
+    let file = bazel.write("home/gdch.json", r#"{"type":"gdch_service_account"}"#);
+    bazel.env("GOOGLE_APPLICATION_CREDENTIALS", &file);
+    let err = bazel.get(GCS_URL).failure();
+    assert!(err.contains("\"gdch_service_account\""), "{err}");
+
     let file = bazel.write(
-        "home/ext.json",
-        r#"{"type":"impersonated_service_account","source_credentials":{}}"#,
+        "home/nested.json",
+        r#"{"type":"impersonated_service_account","service_account_impersonation_url":"https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/x:generateAccessToken","source_credentials":{"type":"external_account"}}"#,
     );
     bazel.env("GOOGLE_APPLICATION_CREDENTIALS", &file);
     let err = bazel.get(GCS_URL).failure();
-    assert!(err.contains("\"impersonated_service_account\""), "{err}");
+    assert!(
+        err.contains("source_credentials") && err.contains("\"external_account\""),
+        "{err}"
+    );
 
     let file = bazel.write(
         "home/broken.json",
@@ -340,6 +348,77 @@ fn gcloud_application_default_credentials_file() {
     bazel.env("CLOUDSDK_CONFIG", bazel.root().join("gcloud-config"));
     bazel.get(GCS_URL).success();
     assert_eq!(endpoint.count(), 2);
+}
+
+/// `gcloud auth application-default login --impersonate-service-account`: the user's token
+/// asks the IAM Credentials API for the service account's.
+#[test]
+fn impersonated_service_account_file() {
+    const TARGET: &str = "builder@test-project.iam.gserviceaccount.com";
+    let refresh = refresh_endpoint();
+    let iam = TestServer::start(|req| {
+        let path = format!("/v1/projects/-/serviceAccounts/{TARGET}:generateAccessToken");
+        let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
+        if req.method != "POST"
+            || req.path != path
+            || req.header("authorization") != Some(&format!("Bearer {ACCESS_TOKEN}"))
+            || body["scope"] != json!([READ_ONLY])
+            || body["delegates"] != json!([])
+        {
+            return Response::json(
+                403,
+                &json!({"error": {"code": 403, "message": "Permission 'iam.serviceAccounts.getAccessToken' denied", "status": "PERMISSION_DENIED"}}),
+            );
+        }
+        let expire = credential_helper::protocol::format_rfc3339(now() + 3600);
+        Response::json(
+            200,
+            &json!({"accessToken": "ya29.impersonated", "expireTime": expire}),
+        )
+    });
+    let adc = |iam_url: &str| {
+        json!({
+            "type": "impersonated_service_account",
+            "service_account_impersonation_url": format!("{iam_url}/v1/projects/-/serviceAccounts/{TARGET}:generateAccessToken"),
+            "delegates": [],
+            "source_credentials": serde_json::from_str::<serde_json::Value>(
+                &authorized_user(&format!("{}/token", refresh.url()))).unwrap(),
+        })
+        .to_string()
+    };
+    let bazel = sandbox();
+    bazel.write(
+        "home/.config/gcloud/application_default_credentials.json",
+        adc(&iam.url()),
+    );
+    let answer = bazel.get(GCS_URL).success();
+    assert_eq!(
+        answer.header("Authorization"),
+        Some("Bearer ya29.impersonated")
+    );
+    assert_expires_with_margin(&answer);
+    // Both tokens are cached.
+    bazel.get(GCS_URL).success();
+    assert_eq!((refresh.count(), iam.count()), (1, 1));
+
+    // Refused: Google's status and what to grant, never its message.
+    let refusing = TestServer::start(|_| {
+        Response::json(
+            403,
+            &json!({"error": {"code": 403, "message": "secret detail", "status": "PERMISSION_DENIED"}}),
+        )
+    });
+    let bazel = sandbox();
+    bazel.write(
+        "home/.config/gcloud/application_default_credentials.json",
+        adc(&refusing.url()),
+    );
+    let err = bazel.get(GCS_URL).failure();
+    assert!(
+        err.contains("403 (PERMISSION_DENIED)") && err.contains("serviceAccountTokenCreator"),
+        "{err}"
+    );
+    assert!(!err.contains("secret detail"), "{err}");
 }
 
 #[test]
