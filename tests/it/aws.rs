@@ -793,6 +793,46 @@ fn s3_bazel() -> Bazel {
     bazel
 }
 
+/// S3 signs every download afresh, so a `credential_process` with an `Expiration` is run once
+/// per build, not once per download; one without is run every time.
+#[test]
+fn credential_process_temporary_keys_are_cached() {
+    let mut bazel = Bazel::new();
+    bazel.env("AWS_EC2_METADATA_DISABLED", "true");
+    let runs = bazel.write("runs", "");
+    let expiration = rfc3339(now() + 3600);
+    bazel.script(
+        "creds",
+        &format!(
+            r#"echo run >> '{runs}'
+if [ "$1" = temporary ]; then
+  echo '{{"Version": 1, "AccessKeyId": "ASIAPROC", "SecretAccessKey": "{S3_SECRET}", "SessionToken": "t", "Expiration": "{expiration}"}}'
+else
+  echo '{{"Version": 1, "AccessKeyId": "AKIDPROC", "SecretAccessKey": "{S3_SECRET}"}}'
+fi"#,
+            runs = runs.display()
+        ),
+    );
+    bazel.write(
+        "home/.aws/config",
+        "[profile temporary]\ncredential_process = creds temporary\n[profile long-lived]\ncredential_process = creds long-lived\n",
+    );
+    let uri = "https://my-bucket.s3.eu-west-1.amazonaws.com/file.tar.gz";
+    let count = || std::fs::read_to_string(&runs).unwrap().lines().count();
+    bazel.env("AWS_PROFILE", "temporary");
+    for _ in 0..2 {
+        let answer = bazel.get(uri).success();
+        assert_eq!(verify_s3(uri, &answer, S3_SECRET).access_key_id, "ASIAPROC");
+    }
+    assert_eq!(count(), 1);
+    bazel.env("AWS_PROFILE", "long-lived");
+    for _ in 0..2 {
+        let answer = bazel.get(uri).success();
+        assert_eq!(verify_s3(uri, &answer, S3_SECRET).access_key_id, "AKIDPROC");
+    }
+    assert_eq!(count(), 3, "long-lived keys are never cached");
+}
+
 #[test]
 fn s3_virtual_hosted_and_path_style_urls_are_signed() {
     let mut bazel = s3_bazel();

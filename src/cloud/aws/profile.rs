@@ -157,7 +157,12 @@ fn resolve(ctx: &Context, profiles: &Profiles, name: &str, depth: usize) -> Resu
         return sso_role(ctx, profiles, name, profile);
     }
     if let Some(command) = get("credential_process") {
-        return credential_process(ctx, command, source("credential_process"));
+        // Temporary credentials (with an Expiration) are kept, so that a build's processes
+        // run the command once, not once per download.
+        let parts = ["credential_process", name, command];
+        return super::cached(ctx, &parts, || {
+            credential_process(ctx, command, source("credential_process"))
+        });
     }
     if profile.contains_key("aws_access_key_id") {
         return static_keys(profile, source("static keys"));
