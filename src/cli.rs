@@ -162,10 +162,10 @@ pub fn answer(ctx: &Context, url: &url::Url) -> Result<Response> {
         ctx.trace,
         "network: {} request(s); HTTP client {}",
         ctx.http.requests_sent(),
-        if ctx.http.client_built() {
-            "built"
-        } else {
-            "not built (no TLS roots loaded)"
+        match (ctx.http.client_built(), ctx.http.tls_roots_loaded()) {
+            (false, _) => "not built (no TLS roots loaded)",
+            (true, false) => "built for plain http only (no TLS roots loaded)",
+            (true, true) => "built, TLS roots loaded",
         }
     );
     result

@@ -1,7 +1,9 @@
 //! The HTTP client, built on first use only.
 //!
-//! Building a client loads the system TLS roots (~3.5 ms) and a runtime; most `get`s need no
-//! network at all, so nothing here happens until a helper actually sends a request.
+//! Building a client loads the system TLS roots (3.5-5 ms, most of it reading the system's
+//! certificate directory) and a runtime; most `get`s need no network at all, so nothing here
+//! happens until a helper actually sends a request. Plain `http` (loopback registries, the
+//! cloud metadata services) gets its own client without TLS roots.
 //!
 //! Every request has connect and total timeouts bounded by a process-wide deadline well under
 //! Bazel's 10 s, follows no redirects (a redirect could carry credentials to another host),
@@ -28,7 +30,11 @@ pub struct Http {
     deadline: Instant,
     proxies: Proxies,
     ca_certs: RefCell<Vec<PathBuf>>,
-    state: OnceCell<(tokio::runtime::Runtime, reqwest::Client)>,
+    runtime: OnceCell<tokio::runtime::Runtime>,
+    /// For `https` (and anything through an `https://` proxy): with the TLS roots.
+    tls: OnceCell<reqwest::Client>,
+    /// For plain `http`: no TLS roots loaded.
+    plain: OnceCell<reqwest::Client>,
     requests: std::cell::Cell<u32>,
 }
 
@@ -160,7 +166,9 @@ impl Http {
                 no_proxy: pick("NO_PROXY", "no_proxy"),
             },
             ca_certs: RefCell::new(ca_certs),
-            state: OnceCell::new(),
+            runtime: OnceCell::new(),
+            tls: OnceCell::new(),
+            plain: OnceCell::new(),
             requests: std::cell::Cell::new(0),
         }
     }
@@ -170,9 +178,14 @@ impl Http {
         self.ca_certs.borrow_mut().push(path);
     }
 
-    /// Whether the client (runtime, TLS roots) was built at all.
+    /// Whether a client (and the runtime) was built at all.
     pub fn client_built(&self) -> bool {
-        self.state.get().is_some()
+        self.runtime.get().is_some()
+    }
+
+    /// Whether the system TLS roots were loaded.
+    pub fn tls_roots_loaded(&self) -> bool {
+        self.tls.get().is_some()
     }
 
     /// How many requests this process sent.
@@ -180,20 +193,47 @@ impl Http {
         self.requests.get()
     }
 
-    fn state(&self) -> Result<&(tokio::runtime::Runtime, reqwest::Client)> {
-        if let Some(s) = self.state.get() {
-            return Ok(s);
+    /// The runtime and the client for `url`, built on first use.
+    fn client_for(&self, url: &url::Url) -> Result<(&tokio::runtime::Runtime, &reqwest::Client)> {
+        let runtime = match self.runtime.get() {
+            Some(r) => r,
+            None => {
+                let r = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| Error::new(format!("cannot start the async runtime: {e}")))?;
+                self.runtime.get_or_init(|| r)
+            }
+        };
+        let tls = url.scheme() != "http"
+            || self
+                .proxies
+                .http
+                .as_deref()
+                .is_some_and(|p| p.to_ascii_lowercase().starts_with("https:"));
+        let cell = if tls { &self.tls } else { &self.plain };
+        if let Some(client) = cell.get() {
+            return Ok((runtime, client));
         }
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::new(format!("cannot start the async runtime: {e}")))?;
+        let client = self.build_client(tls)?;
+        Ok((runtime, cell.get_or_init(|| client)))
+    }
+
+    fn build_client(&self, tls: bool) -> Result<reqwest::Client> {
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(CONNECT_TIMEOUT)
             .user_agent(concat!("credential-helper/", env!("CARGO_PKG_VERSION")))
             .no_proxy();
-        for path in self.ca_certs.borrow().iter() {
+        if !tls {
+            builder = builder.tls_built_in_root_certs(false);
+        }
+        let ca_certs = if tls {
+            self.ca_certs.borrow().clone()
+        } else {
+            Vec::new()
+        };
+        for path in ca_certs.iter() {
             let pem = std::fs::read(path).map_err(|e| {
                 Error::new(format!(
                     "cannot read CA certificate {}: {e}",
@@ -229,10 +269,9 @@ impl Http {
                 builder = builder.proxy(proxy.no_proxy(no_proxy.clone()));
             }
         }
-        let client = builder
+        builder
             .build()
-            .map_err(|e| Error::new(format!("cannot build the HTTP client: {e}")))?;
-        Ok(self.state.get_or_init(|| (runtime, client)))
+            .map_err(|e| Error::new(format!("cannot build the HTTP client: {e}")))
     }
 
     /// Sends a request, retrying once on a transient failure (connection error, 429, 5xx) when
@@ -255,7 +294,7 @@ impl Http {
     }
 
     fn send_once(&self, req: &Request) -> Result<Response, SendError> {
-        let (runtime, client) = self.state().map_err(SendError::fatal)?;
+        let (runtime, client) = self.client_for(&req.url).map_err(SendError::fatal)?;
         let remaining = self.deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(SendError::fatal(Error::new(

@@ -62,11 +62,21 @@ fn basic_auth_registry_with_docker_config_auth() {
     let registry = Registry::basic("alice", "alice-pw");
     let image = registry.push_image("team/app", "v1");
     let mut bazel = Bazel::new();
-    bazel.config(&oci_config(""));
+    bazel
+        .config(&oci_config(""))
+        .env("CREDENTIAL_HELPER_LOG", "debug");
     docker_auth(
         &bazel,
         &registry,
         &format!(r#"{{"auth":"{}"}}"#, b64("alice:alice-pw")),
+    );
+    // The first get pings the plain-http registry: a client, but no TLS roots.
+    let out = bazel.get(&registry.manifest_uri(&image.repo, &image.tag));
+    assert!(
+        out.stderr.contains(
+            "network: 1 request(s); HTTP client built for plain http only (no TLS roots loaded)"
+        ),
+        "{out}"
     );
     let answer = pull(&bazel, &registry, &image);
     assert_eq!(
@@ -558,7 +568,15 @@ fn tls_registry_with_private_ca() {
         "{err}"
     );
 
-    bazel.config(&oci_config(&format!(r#""ca_cert_path":"{ca}""#)));
+    bazel
+        .config(&oci_config(&format!(r#""ca_cert_path":"{ca}""#)))
+        .env("CREDENTIAL_HELPER_LOG", "debug");
+    let out = bazel.get(&registry.manifest_uri(&image.repo, &image.tag));
+    assert!(
+        out.stderr
+            .contains("network: 1 request(s); HTTP client built, TLS roots loaded"),
+        "{out}"
+    );
     pull(&bazel, &registry, &image);
 
     // The environment variable works too.
