@@ -693,6 +693,44 @@ fn ecr_with_container_credentials() {
     );
 }
 
+/// `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (ECS tasks, CodeBuild) names a path on the ECS
+/// agent's fixed address, 169.254.170.2. The fake agent is reached through `HTTP_PROXY`, which
+/// applies to that plain-http request as to any other, so the request it sees is the real one.
+#[test]
+fn ecr_with_ecs_task_credentials_at_the_agent_address() {
+    let expiration = rfc3339(now() + 3600);
+    let agent = TestServer::start(move |req| {
+        let ok = req.method == "GET"
+            && req.path == "http://169.254.170.2/v2/credentials/task-role-id"
+            && req.header("authorization").is_none();
+        if !ok {
+            return Response::new(404);
+        }
+        Response::json(
+            200,
+            &json!({"RoleArn": "arn:aws:iam::123456789012:role/task", "AccessKeyId": "ASIATASK",
+                    "SecretAccessKey": "task-secret", "Token": "task-token", "Expiration": expiration}),
+        )
+    });
+    let ecr = ecr_server("task-secret", "pw");
+    let mut bazel = bazel_with(&ecr);
+    bazel
+        .env(
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            "/v2/credentials/task-role-id",
+        )
+        .env("HTTP_PROXY", agent.url())
+        .env("NO_PROXY", "127.0.0.1");
+    bazel.get(ECR_URI).success();
+    let req = &ecr.requests()[0];
+    assert_eq!(
+        check_ecr_request(req, "task-secret").access_key_id,
+        "ASIATASK"
+    );
+    assert_eq!(req.header("x-amz-security-token"), Some("task-token"));
+    assert_eq!(agent.count(), 1);
+}
+
 /// IMDSv2: PUT a session token, then GET the role name and its credentials with it.
 #[test]
 fn ecr_with_instance_metadata_v2() {
