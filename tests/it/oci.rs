@@ -765,3 +765,58 @@ fn without_config_unknown_registries_only_when_guessing_is_on() {
     bazel.env("CREDENTIAL_HELPER_GUESS_OCI_REGISTRY", "1");
     pull(&bazel, &registry, &image);
 }
+
+/// A registry on a private network over plain http (`"insecure": true`), by name, with its
+/// token realm on the same host: the one case where a non-loopback realm may be http. The fake
+/// registry is reached through `HTTP_PROXY`, so it sees the requests as sent to that name.
+#[test]
+fn insecure_registry_on_a_private_network_with_an_http_realm() {
+    const HOST: &str = "registry.corp.example";
+    let server = TestServer::start(|req| {
+        let token_ok = req.header("authorization")
+            == Some(format!("Basic {}", b64("alice:alice-pw")).as_str());
+        match req.path_only() {
+            "http://registry.corp.example/v2/" => Response::new(401).header(
+                "WWW-Authenticate",
+                r#"Bearer realm="http://registry.corp.example/token",service="registry.corp.example""#,
+            ),
+            "http://registry.corp.example/token" if token_ok => {
+                Response::json(200, &serde_json::json!({"token": "corp-token", "expires_in": 300}))
+            }
+            _ => Response::new(404),
+        }
+    });
+    let mut bazel = Bazel::new();
+    bazel.env("HTTP_PROXY", server.url());
+    bazel.write(
+        "home/.docker/config.json",
+        format!(
+            r#"{{"auths":{{"{HOST}":{{"auth":"{}"}}}}}}"#,
+            b64("alice:alice-pw")
+        ),
+    );
+    let uri = format!("http://{HOST}/v2/team/app/manifests/v1");
+    let entry = |extra: &str| {
+        format!(r#"{{"urls":[{{"host":"{HOST}","helper":"oci","config":{{{extra}}}}}]}}"#)
+    };
+
+    // Plain http to a host that is not loopback: refused before any request.
+    bazel.config(&entry(""));
+    let err = bazel.get(&uri).failure();
+    assert!(err.contains("insecure"), "{err}");
+    assert_eq!(server.count(), 0);
+
+    bazel.config(&entry(r#""insecure":true"#));
+    let answer = bazel.get(&uri).success();
+    assert_eq!(answer.header("Authorization"), Some("Bearer corp-token"));
+    let token = server
+        .requests()
+        .into_iter()
+        .find(|r| r.path_only() == "http://registry.corp.example/token")
+        .expect("a token request");
+    assert!(
+        token.path.contains("scope=repository%3Ateam%2Fapp%3Apull"),
+        "{}",
+        token.path
+    );
+}
