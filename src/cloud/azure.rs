@@ -504,8 +504,9 @@ struct CliToken {
 }
 
 /// The CLI's answer. Older CLIs give only `expiresOn` in local time, which cannot be read
-/// without the time zone: their tokens are kept for `CLI_LIFETIME_WITHOUT_EXPIRY`.
-fn parse_cli_token(stdout: &[u8], now: i64) -> Result<(Secret, i64), String> {
+/// without the time zone: their tokens are kept for `CLI_LIFETIME_WITHOUT_EXPIRY`. Public for
+/// the fuzz harness.
+pub fn parse_cli_token(stdout: &[u8], now: i64) -> Result<(Secret, i64), String> {
     let parsed: CliToken = serde_json::from_slice(stdout).map_err(|e| {
         format!(
             "printed unexpected output (line {} column {})",
