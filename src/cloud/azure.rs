@@ -30,6 +30,7 @@ use crate::registry::reference::is_loopback_host;
 use crate::registry::token::safety_margin;
 use crate::secret::Secret;
 use crate::sources::Outcome;
+use crate::sources::docker_config::describe_json_error;
 
 /// Azure Resource Manager: the audience ACR's `/oauth2/exchange` accepts.
 pub const ARM_RESOURCE: &str = "https://management.azure.com";
@@ -698,8 +699,10 @@ struct TokenAnswer {
 /// `{"access_token", "expires_in"}` from Entra ID; managed identity endpoints send
 /// `expires_in`/`expires_on` as strings. Returns the token and its expiry, margin applied.
 pub fn parse_token(body: &[u8], now: i64) -> Result<(Secret, i64), String> {
-    let answer: TokenAnswer =
-        serde_json::from_slice(body).map_err(|e| format!("answered invalid JSON ({e})"))?;
+    // serde's message quotes values (a bare JSON string, which could be a token): keep only
+    // the kind of problem and its position.
+    let answer: TokenAnswer = serde_json::from_slice(body)
+        .map_err(|e| format!("answered invalid JSON ({})", describe_json_error(&e)))?;
     let token = answer
         .access_token
         .filter(|t| !t.is_empty())
@@ -928,6 +931,23 @@ mod tests {
             br#"{"access_token":"a\nb"}"#,
         ] {
             assert!(parse_token(bad, now).is_err());
+        }
+    }
+
+    #[test]
+    fn token_errors_never_quote_the_answer() {
+        let now = 1_000_000;
+        for body in [
+            &br#""eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9canary""#[..],
+            br#"{"access_token": 1234567890123456789}"#,
+            br#"{"access_token": "a", "expires_in": 1, "access_token": true}"#,
+        ] {
+            let err = parse_token(body, now).unwrap_err();
+            assert!(err.starts_with("answered invalid JSON ("), "{err}");
+            assert!(
+                !err.contains("canary") && !err.contains("123456789"),
+                "{err}"
+            );
         }
     }
 
