@@ -486,20 +486,20 @@ fn kubernetes_secret_runs(data: &[u8]) -> Vec<String> {
 pub fn rkt_auth(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let files: Vec<&str> = text.split("\n---\n").take(8).collect();
-    let mut runs = Vec::new();
-    let mut public: Vec<&str> = Vec::new();
-    let mut secret: Vec<&str> = Vec::new();
     let docs: Vec<Option<Value>> = files
         .iter()
         .map(|f| serde_json::from_str::<Value>(f).ok())
         .collect();
+    // A file that is not JSON is all secret; what any file names by design (a kind, a type, a
+    // domain) is public for every file's message.
+    let (mut secret, mut public) = (Vec::new(), Vec::new());
     for (file, doc) in files.iter().zip(&docs) {
         match doc {
             Some(doc) => split_strings(doc, &["credentials"], false, &mut secret, &mut public),
-            None => runs.extend(secret_runs([*file], &[])),
+            None => secret.push(*file),
         }
     }
-    runs.extend(secret_runs(secret, &public));
+    let runs = secret_runs(secret, &public);
     let mut dir = rkt::AuthDir::default();
     for (i, file) in files.iter().enumerate() {
         let path = format!("/etc/rkt/auth.d/{i}.json");
