@@ -719,7 +719,8 @@ pub fn parse_token(body: &[u8], now: i64) -> Result<(Secret, i64), String> {
                 .expires_on
                 .as_ref()
                 .and_then(integer)
-                .map(|on| on - now)
+                // A far-past `expires_on` (i64::MIN, or -1e300 cast) must not wrap to a future.
+                .map(|on| on.saturating_sub(now))
         })
         .filter(|l| *l > 0)
         .unwrap_or(DEFAULT_LIFETIME)
@@ -947,6 +948,22 @@ mod tests {
             assert!(
                 !err.contains("canary") && !err.contains("123456789"),
                 "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_far_past_expires_on_is_no_lifetime() {
+        let now = 1_000_000;
+        for body in [
+            &br#"{"access_token":"a","expires_on":-9223372036854775808}"#[..],
+            br#"{"access_token":"a","expires_on":-1e300}"#,
+            br#"{"access_token":"a","expires_on":"-9223372036854775808"}"#,
+        ] {
+            let (_, exp) = parse_token(body, now).unwrap();
+            assert_eq!(
+                exp,
+                now + DEFAULT_LIFETIME - safety_margin(DEFAULT_LIFETIME)
             );
         }
     }
