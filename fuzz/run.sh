@@ -12,7 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-ALL=(request config docker_config www_authenticate token_response registry_url netrc pattern)
+ALL=(request config docker_config www_authenticate token_response registry_url netrc pattern
+  kubernetes_secret rkt_auth mesos_archive aws_ini google_credentials azure_token)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${ALL[@]}")
 runs=${RUNS:-1000000}
@@ -29,6 +30,9 @@ for t in "${targets[@]}"; do
     registry_url) dict=dicts/url.dict ;;
     netrc) dict=dicts/netrc.dict ;;
     pattern) dict=dicts/pattern.dict ;;
+    kubernetes_secret) dict=dicts/kubernetes.dict ;;
+    mesos_archive) dict=dicts/mesos.dict ;;
+    aws_ini) dict=dicts/ini.dict ;;
     *) dict=dicts/json.dict ;;
   esac
   max_len=4096

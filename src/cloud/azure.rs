@@ -30,6 +30,7 @@ use crate::registry::reference::is_loopback_host;
 use crate::registry::token::safety_margin;
 use crate::secret::Secret;
 use crate::sources::Outcome;
+use crate::sources::docker_config::describe_json_error;
 
 /// Azure Resource Manager: the audience ACR's `/oauth2/exchange` accepts.
 pub const ARM_RESOURCE: &str = "https://management.azure.com";
@@ -504,8 +505,9 @@ struct CliToken {
 }
 
 /// The CLI's answer. Older CLIs give only `expiresOn` in local time, which cannot be read
-/// without the time zone: their tokens are kept for `CLI_LIFETIME_WITHOUT_EXPIRY`.
-fn parse_cli_token(stdout: &[u8], now: i64) -> Result<(Secret, i64), String> {
+/// without the time zone: their tokens are kept for `CLI_LIFETIME_WITHOUT_EXPIRY`. Public for
+/// the fuzz harness.
+pub fn parse_cli_token(stdout: &[u8], now: i64) -> Result<(Secret, i64), String> {
     let parsed: CliToken = serde_json::from_slice(stdout).map_err(|e| {
         format!(
             "printed unexpected output (line {} column {})",
@@ -697,8 +699,10 @@ struct TokenAnswer {
 /// `{"access_token", "expires_in"}` from Entra ID; managed identity endpoints send
 /// `expires_in`/`expires_on` as strings. Returns the token and its expiry, margin applied.
 pub fn parse_token(body: &[u8], now: i64) -> Result<(Secret, i64), String> {
-    let answer: TokenAnswer =
-        serde_json::from_slice(body).map_err(|e| format!("answered invalid JSON ({e})"))?;
+    // serde's message quotes values (a bare JSON string, which could be a token): keep only
+    // the kind of problem and its position.
+    let answer: TokenAnswer = serde_json::from_slice(body)
+        .map_err(|e| format!("answered invalid JSON ({})", describe_json_error(&e)))?;
     let token = answer
         .access_token
         .filter(|t| !t.is_empty())
@@ -715,7 +719,8 @@ pub fn parse_token(body: &[u8], now: i64) -> Result<(Secret, i64), String> {
                 .expires_on
                 .as_ref()
                 .and_then(integer)
-                .map(|on| on - now)
+                // A far-past `expires_on` (i64::MIN, or -1e300 cast) must not wrap to a future.
+                .map(|on| on.saturating_sub(now))
         })
         .filter(|l| *l > 0)
         .unwrap_or(DEFAULT_LIFETIME)
@@ -927,6 +932,39 @@ mod tests {
             br#"{"access_token":"a\nb"}"#,
         ] {
             assert!(parse_token(bad, now).is_err());
+        }
+    }
+
+    #[test]
+    fn token_errors_never_quote_the_answer() {
+        let now = 1_000_000;
+        for body in [
+            &br#""eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9canary""#[..],
+            br#"{"access_token": 1234567890123456789}"#,
+            br#"{"access_token": "a", "expires_in": 1, "access_token": true}"#,
+        ] {
+            let err = parse_token(body, now).unwrap_err();
+            assert!(err.starts_with("answered invalid JSON ("), "{err}");
+            assert!(
+                !err.contains("canary") && !err.contains("123456789"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_far_past_expires_on_is_no_lifetime() {
+        let now = 1_000_000;
+        for body in [
+            &br#"{"access_token":"a","expires_on":-9223372036854775808}"#[..],
+            br#"{"access_token":"a","expires_on":-1e300}"#,
+            br#"{"access_token":"a","expires_on":"-9223372036854775808"}"#,
+        ] {
+            let (_, exp) = parse_token(body, now).unwrap();
+            assert_eq!(
+                exp,
+                now + DEFAULT_LIFETIME - safety_margin(DEFAULT_LIFETIME)
+            );
         }
     }
 

@@ -177,27 +177,42 @@ struct AuthorizedUser {
 /// A credentials file: `what` names it (path and where the path came from) in every message.
 fn from_file(ctx: &Context, path: &Path, what: &str, scope: &str) -> Result<AccessToken> {
     let text = std::fs::read(path).map_err(|e| Error::new(format!("cannot read {what}: {e}")))?;
-    let kind = serde_json::from_slice::<FileType>(&text)
-        .map_err(|e| Error::new(format!("{what} is not JSON ({})", json_error(&e))))?
-        .kind
-        .unwrap_or_default();
+    let kind = file_type(&text, what)?;
     note!(ctx.trace, "google: {what}: type {kind:?}");
-    match kind.as_str() {
-        "service_account" => {
-            let sa: ServiceAccount = parse_key_file(&text, what, &kind)?;
-            service_account(ctx, &sa, what, scope)
-        }
-        "authorized_user" => {
-            let user: AuthorizedUser = parse_key_file(&text, what, &kind)?;
-            authorized_user(ctx, &user, what, scope)
-        }
-        "external_account" => {
-            let account = parse_key_file(&text, what, &kind)?;
+    match parse_file(&text, what, &kind)? {
+        KeyFile::ServiceAccount(sa) => service_account(ctx, &sa, what, scope),
+        KeyFile::AuthorizedUser(user) => authorized_user(ctx, &user, what, scope),
+        KeyFile::ExternalAccount(account) => {
             external_account::access_token(ctx, &account, what, scope)
         }
+        KeyFile::Impersonated(file) => impersonated::access_token(ctx, &file, what, scope),
+    }
+}
+
+/// What a credentials file holds, by its `type`.
+enum KeyFile {
+    ServiceAccount(ServiceAccount),
+    AuthorizedUser(AuthorizedUser),
+    ExternalAccount(external_account::ExternalAccount),
+    Impersonated(impersonated::Impersonated),
+}
+
+/// The file's `type` (empty when absent).
+fn file_type(text: &[u8], what: &str) -> Result<String> {
+    Ok(serde_json::from_slice::<FileType>(text)
+        .map_err(|e| Error::new(format!("{what} is not JSON ({})", json_error(&e))))?
+        .kind
+        .unwrap_or_default())
+}
+
+/// The shape the file's `type` needs.
+fn parse_file(text: &[u8], what: &str, kind: &str) -> Result<KeyFile> {
+    match kind {
+        "service_account" => parse_key_file(text, what, kind).map(KeyFile::ServiceAccount),
+        "authorized_user" => parse_key_file(text, what, kind).map(KeyFile::AuthorizedUser),
+        "external_account" => parse_key_file(text, what, kind).map(KeyFile::ExternalAccount),
         "impersonated_service_account" => {
-            let file = parse_key_file(&text, what, &kind)?;
-            impersonated::access_token(ctx, &file, what, scope)
+            parse_key_file(text, what, kind).map(KeyFile::Impersonated)
         }
         other => Err(Error::new(format!(
             "{what} has credential type {other:?}, which is not supported"
@@ -207,6 +222,13 @@ fn from_file(ctx: &Context, path: &Path, what: &str, scope: &str) -> Result<Acce
              impersonated_service_account",
         )),
     }
+}
+
+/// Reads a credentials file as [`from_file`] does up to its first request: the `type` dispatch
+/// and the shape of each type, no network. Public for the fuzz harness.
+pub fn check_file(text: &[u8], what: &str) -> Result<()> {
+    let kind = file_type(text, what)?;
+    parse_file(text, what, &kind).map(drop)
 }
 
 fn parse_key_file<T: serde::de::DeserializeOwned>(
@@ -236,7 +258,8 @@ fn json_error(e: &serde_json::Error) -> String {
 }
 
 /// An endpoint named by a key file's `field`: https, or http on loopback (a local test server).
-fn endpoint(uri: &str, field: &str, what: &str) -> Result<url::Url> {
+/// Public for the fuzz harness.
+pub fn endpoint(uri: &str, field: &str, what: &str) -> Result<url::Url> {
     let url = url::Url::parse(uri)
         .map_err(|_| Error::new(format!("{what} has an invalid {field} {uri:?}")))?;
     let loopback = url.host_str().is_some_and(is_loopback_host);
@@ -354,8 +377,8 @@ fn exchange(ctx: &Context, request: &Request, what: &str) -> Result<(Secret, i64
 }
 
 /// ` (invalid_grant)`: OAuth2's error code, a fixed vocabulary; the description could quote
-/// what we sent, so it is left out.
-fn oauth_error(body: &[u8]) -> String {
+/// what we sent, so it is left out. Public for the fuzz harness.
+pub fn oauth_error(body: &[u8]) -> String {
     #[derive(Deserialize)]
     struct OauthError {
         error: String,
@@ -576,8 +599,9 @@ fn gcloud(ctx: &Context, scope: &str) -> Outcome<AccessToken> {
     }))
 }
 
-/// gcloud's answer: the token and its RFC 3339 expiry (an hour when absent).
-fn parse_config_helper(stdout: &[u8], now: i64) -> Result<(Secret, i64), String> {
+/// gcloud's answer: the token and its RFC 3339 expiry (an hour when absent). Public for the
+/// fuzz harness.
+pub fn parse_config_helper(stdout: &[u8], now: i64) -> Result<(Secret, i64), String> {
     let parsed: ConfigHelper = serde_json::from_slice(stdout)
         .map_err(|e| format!("printed unexpected output ({})", json_error(&e)))?;
     let token = parsed

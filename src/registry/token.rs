@@ -13,6 +13,7 @@ use crate::http::{self, Request};
 use crate::note;
 use crate::protocol::parse_rfc3339;
 use crate::secret::Secret;
+use crate::sources::docker_config::describe_json_error;
 
 /// How to trade a credential for a bearer token.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -109,8 +110,10 @@ struct TokenResponse {
 
 /// Parses a token server's answer; `now` is used when `issued_at` is absent or unreadable.
 pub fn parse_response(body: &[u8], now: i64) -> Result<Token, String> {
-    let r: TokenResponse =
-        serde_json::from_slice(body).map_err(|e| format!("answered invalid JSON ({e})"))?;
+    // serde's message quotes values (a bare JSON string, which could be a token): keep only
+    // the kind of problem and its position.
+    let r: TokenResponse = serde_json::from_slice(body)
+        .map_err(|e| format!("answered invalid JSON ({})", describe_json_error(&e)))?;
     // A non-empty access_token wins over token (the spec's rule).
     let token = r
         .access_token
@@ -371,6 +374,22 @@ mod tests {
             br#"{"token":"a\nb"}"#,
         ] {
             assert!(parse_response(bad, now).is_err());
+        }
+    }
+
+    #[test]
+    fn token_response_errors_never_quote_the_answer() {
+        for body in [
+            &br#""eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9canary""#[..],
+            br#"{"token": 1234567890123456789}"#,
+            br#"{"access_token": ["canary"], "token": "a"}"#,
+        ] {
+            let err = parse_response(body, 1_000_000).err().unwrap_or_default();
+            assert!(err.starts_with("answered invalid JSON ("), "{err}");
+            assert!(
+                !err.contains("canary") && !err.contains("123456789"),
+                "{err}"
+            );
         }
     }
 

@@ -96,8 +96,8 @@ fn from_file(path: &Path, target: &Target) -> Outcome<Sourced> {
     }
 }
 
-/// The `auths` a file holds, and how to name it in messages.
-fn parse(path: &Path, bytes: &[u8]) -> Result<(String, BTreeMap<String, AuthEntry>), Error> {
+/// The `auths` a file holds, and how to name it in messages. Public for the fuzz harness.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<(String, BTreeMap<String, AuthEntry>), Error> {
     let shown = path.display();
     let text = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     let is_json = text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');

@@ -38,8 +38,9 @@ pub fn lookup(path: &Path, target: &Target) -> Outcome<Sourced> {
     }
 }
 
-/// The `auths` of the preferred credentials member, and that member's name.
-fn read_archive(
+/// The `auths` of the preferred credentials member, and that member's name. Public for the
+/// fuzz harness.
+pub fn read_archive(
     path: &Path,
     compressed: &[u8],
 ) -> Result<(&'static str, std::collections::BTreeMap<String, AuthEntry>), Error> {

@@ -77,9 +77,9 @@ struct Entry {
     credential: Credential,
 }
 
-/// A directory's credentials, keyed by normalised host.
+/// A directory's credentials, keyed by normalised host. Public (opaque) for the fuzz harness.
 #[derive(Default)]
-struct AuthDir {
+pub struct AuthDir {
     docker: BTreeMap<String, Entry>,
     auth: BTreeMap<String, Entry>,
 }
@@ -152,7 +152,8 @@ fn load(dir: &Path) -> Result<Option<AuthDir>, Error> {
     Ok(Some(loaded))
 }
 
-fn add_file(dir: &mut AuthDir, file: &Path, bytes: &[u8]) -> Result<(), Error> {
+/// Adds one `auth.d` file's credentials to `dir`. Public for the fuzz harness.
+pub fn add_file(dir: &mut AuthDir, file: &Path, bytes: &[u8]) -> Result<(), Error> {
     let bad = |what: String| {
         Error::new(format!("rkt auth.d file {}: {what}", file.display())).hint(
             "see rkt's auth.d documentation for the rktKind \"auth\" and \"dockerAuth\" formats",
