@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::cache::Cache;
 use crate::context::Context;
 use crate::env::{Env, vars};
-use crate::error::Error;
+use crate::error::{Error, describe_json};
 use crate::http::{self, Request};
 use crate::note;
 use crate::process;
@@ -30,7 +30,6 @@ use crate::registry::reference::is_loopback_host;
 use crate::registry::token::safety_margin;
 use crate::secret::Secret;
 use crate::sources::Outcome;
-use crate::sources::docker_config::describe_json_error;
 
 /// Azure Resource Manager: the audience ACR's `/oauth2/exchange` accepts.
 pub const ARM_RESOURCE: &str = "https://management.azure.com";
@@ -702,7 +701,7 @@ pub fn parse_token(body: &[u8], now: i64) -> Result<(Secret, i64), String> {
     // serde's message quotes values (a bare JSON string, which could be a token): keep only
     // the kind of problem and its position.
     let answer: TokenAnswer = serde_json::from_slice(body)
-        .map_err(|e| format!("answered invalid JSON ({})", describe_json_error(&e)))?;
+        .map_err(|e| format!("answered invalid JSON ({})", describe_json(&e)))?;
     let token = answer
         .access_token
         .filter(|t| !t.is_empty())

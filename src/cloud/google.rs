@@ -25,7 +25,7 @@ use serde::Deserialize;
 use crate::cache::Cache;
 use crate::context::Context;
 use crate::env::{Env, vars};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, describe_json};
 use crate::http::{self, Request};
 use crate::note;
 use crate::process;
@@ -200,7 +200,7 @@ enum KeyFile {
 /// The file's `type` (empty when absent).
 fn file_type(text: &[u8], what: &str) -> Result<String> {
     Ok(serde_json::from_slice::<FileType>(text)
-        .map_err(|e| Error::new(format!("{what} is not JSON ({})", json_error(&e))))?
+        .map_err(|e| Error::new(format!("{what} is not JSON ({})", describe_json(&e))))?
         .kind
         .unwrap_or_default())
 }
@@ -239,22 +239,9 @@ fn parse_key_file<T: serde::de::DeserializeOwned>(
     serde_json::from_slice(text).map_err(|e| {
         Error::new(format!(
             "{what} is not a valid {kind} file ({})",
-            json_error(&e)
+            describe_json(&e)
         ))
     })
-}
-
-/// A JSON error without serde's quote of the offending value, which could be a key.
-fn json_error(e: &serde_json::Error) -> String {
-    let msg = e.to_string();
-    let at = format!("line {} column {}", e.line(), e.column());
-    match msg.strip_prefix("missing field ") {
-        Some(rest) => format!(
-            "missing field {}",
-            rest.split(' ').next().unwrap_or_default()
-        ),
-        None => format!("invalid at {at}"),
-    }
 }
 
 /// An endpoint named by a key file's `field`: https, or http on loopback (a local test server).
@@ -603,7 +590,7 @@ fn gcloud(ctx: &Context, scope: &str) -> Outcome<AccessToken> {
 /// fuzz harness.
 pub fn parse_config_helper(stdout: &[u8], now: i64) -> Result<(Secret, i64), String> {
     let parsed: ConfigHelper = serde_json::from_slice(stdout)
-        .map_err(|e| format!("printed unexpected output ({})", json_error(&e)))?;
+        .map_err(|e| format!("printed unexpected output ({})", describe_json(&e)))?;
     let token = parsed
         .credential
         .access_token
@@ -638,19 +625,6 @@ mod tests {
         assert!(ok("http://evil.example/token").is_err());
         assert!(ok("file:///etc/passwd").is_err());
         assert!(ok("not a url").is_err());
-    }
-
-    #[test]
-    fn json_errors_never_quote_values() {
-        let e = serde_json::from_str::<ServiceAccount>(
-            r#"{"client_email": 5, "private_key": "SECRET"}"#,
-        )
-        .unwrap_err();
-        let shown = json_error(&e);
-        assert!(!shown.contains('5') || shown.contains("line"), "{shown}");
-        assert!(!shown.contains("SECRET"));
-        let e = serde_json::from_str::<ServiceAccount>(r#"{"client_email": "a"}"#).unwrap_err();
-        assert_eq!(json_error(&e), "missing field `private_key`");
     }
 
     #[test]

@@ -8,12 +8,11 @@ use super::reference::{DOCKER_HUB, Target, host_of, is_loopback_host};
 use super::{Credential, Sourced};
 use crate::config::Pattern;
 use crate::context::Context;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, describe_json};
 use crate::http::{self, Request};
 use crate::note;
 use crate::protocol::parse_rfc3339;
 use crate::secret::Secret;
-use crate::sources::docker_config::describe_json_error;
 
 /// How to trade a credential for a bearer token.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -113,7 +112,7 @@ pub fn parse_response(body: &[u8], now: i64) -> Result<Token, String> {
     // serde's message quotes values (a bare JSON string, which could be a token): keep only
     // the kind of problem and its position.
     let r: TokenResponse = serde_json::from_slice(body)
-        .map_err(|e| format!("answered invalid JSON ({})", describe_json_error(&e)))?;
+        .map_err(|e| format!("answered invalid JSON ({})", describe_json(&e)))?;
     // A non-empty access_token wins over token (the spec's rule).
     let token = r
         .access_token

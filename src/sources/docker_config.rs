@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::{Outcome, credential_helper};
 use crate::context::Context;
 use crate::env::vars;
-use crate::error::Error;
+use crate::error::{Error, describe_json};
 use crate::note;
 use crate::registry::reference::{DOCKER_HUB, DOCKER_HUB_CONFIG_KEY, Target};
 use crate::registry::{Credential, Sourced};
@@ -145,20 +145,9 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T
         Error::new(format!(
             "{} is not a valid credentials file: {}",
             path.display(),
-            describe_json_error(&e)
+            describe_json(&e)
         ))
     })
-}
-
-/// serde_json's error without any quoted input: category and position only.
-pub fn describe_json_error(e: &serde_json::Error) -> String {
-    let what = match e.classify() {
-        serde_json::error::Category::Io => "read error",
-        serde_json::error::Category::Syntax => "invalid JSON",
-        serde_json::error::Category::Data => "unexpected structure",
-        serde_json::error::Category::Eof => "truncated JSON",
-    };
-    format!("{what} at line {} column {}", e.line(), e.column())
 }
 
 /// Looks the registry up in docker's files and helpers.
@@ -170,7 +159,7 @@ pub fn lookup(ctx: &Context, target: &Target) -> Outcome<Sourced> {
                 return Outcome::Failed(Error::new(format!(
                     "{} is not a valid docker config: {}",
                     vars::DOCKER_AUTH_CONFIG,
-                    describe_json_error(&e)
+                    describe_json(&e)
                 )));
             }
         },

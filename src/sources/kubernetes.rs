@@ -20,9 +20,9 @@ use serde_json::Value;
 
 use super::Outcome;
 use super::credential_files::{entry_outcome, read_capped};
-use super::docker_config::{AuthEntry, DockerConfig, describe_json_error};
+use super::docker_config::{AuthEntry, DockerConfig};
 use crate::context::Context;
-use crate::error::Error;
+use crate::error::{Error, describe_json};
 use crate::note;
 use crate::registry::Sourced;
 use crate::registry::host_match;
@@ -127,7 +127,7 @@ fn invalid(path: &Path, e: &serde_json::Error) -> Error {
     Error::new(format!(
         "kubernetes secret {}: {}",
         path.display(),
-        describe_json_error(e)
+        describe_json(e)
     ))
 }
 
@@ -190,7 +190,7 @@ fn from_manifest(path: &Path, doc: &Value) -> Result<(String, BTreeMap<String, A
         (None, None) => return Err(bad(format!("no data[\"{key}\"]"))),
     };
     let auths = docker_auths(&json, config_json)
-        .map_err(|e| bad(format!("{field} is not valid: {}", describe_json_error(&e))))?;
+        .map_err(|e| bad(format!("{field} is not valid: {}", describe_json(&e))))?;
     Ok((format!("kubernetes secret manifest {shown} {field}"), auths))
 }
 

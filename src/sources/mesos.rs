@@ -10,8 +10,8 @@ use flate2::read::MultiGzDecoder;
 
 use super::Outcome;
 use super::credential_files::{MAX_FILE_BYTES, entry_outcome, read_capped};
-use super::docker_config::{AuthEntry, DockerConfig, describe_json_error, find_auth};
-use crate::error::Error;
+use super::docker_config::{AuthEntry, DockerConfig, find_auth};
+use crate::error::{Error, describe_json};
 use crate::registry::Sourced;
 use crate::registry::reference::Target;
 
@@ -98,12 +98,8 @@ pub fn read_archive(
     } else {
         serde_json::from_slice::<DockerConfig>(&json).map(|c| c.auths)
     };
-    let auths = parsed.map_err(|e| {
-        bad(&format!(
-            "{member} is not valid: {}",
-            describe_json_error(&e)
-        ))
-    })?;
+    let auths =
+        parsed.map_err(|e| bad(&format!("{member} is not valid: {}", describe_json(&e))))?;
     Ok((member, auths))
 }
 

@@ -21,9 +21,9 @@ use serde::Deserialize;
 
 use super::Outcome;
 use super::credential_files::read_capped;
-use super::docker_config::{describe_json_error, normalize_key};
+use super::docker_config::normalize_key;
 use crate::context::Context;
-use crate::error::Error;
+use crate::error::{Error, describe_json};
 use crate::note;
 use crate::registry::reference::Target;
 use crate::registry::{Credential, Sourced};
@@ -159,7 +159,7 @@ pub fn add_file(dir: &mut AuthDir, file: &Path, bytes: &[u8]) -> Result<(), Erro
             "see rkt's auth.d documentation for the rktKind \"auth\" and \"dockerAuth\" formats",
         )
     };
-    let json_error = |e: serde_json::Error| bad(describe_json_error(&e));
+    let json_error = |e: serde_json::Error| bad(describe_json(&e));
     let header: Header = serde_json::from_slice(bytes).map_err(json_error)?;
     match header.version.as_deref() {
         Some("v1") => {}

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::{Credentials, cached, endpoint_override};
 use crate::context::Context;
 use crate::env::vars;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, describe_json};
 use crate::http::Request;
 use crate::note;
 use crate::secret::Secret;
@@ -75,12 +75,10 @@ pub fn credentials(ctx: &Context, role: &Role) -> Result<Credentials> {
         Err(e) => return Err(Error::new(format!("cannot read {}: {e}", path.display()))),
     };
     let token: CachedToken = serde_json::from_slice(&text).map_err(|e| {
-        // Position only: the file holds the token.
         Error::new(format!(
-            "{} is not an SSO token file (line {} column {})",
+            "{} is not an SSO token file ({})",
             path.display(),
-            e.line(),
-            e.column()
+            describe_json(&e)
         ))
         .hint(login.clone())
     })?;
@@ -138,10 +136,8 @@ pub fn credentials(ctx: &Context, role: &Role) -> Result<Credentials> {
         let answer: RoleCredentialsAnswer =
             serde_json::from_slice(&response.body).map_err(|e| {
                 Error::new(format!(
-                    "the SSO portal answered credentials that are not valid JSON of the expected \
-                     shape (line {} column {})",
-                    e.line(),
-                    e.column()
+                    "the SSO portal answered unexpected credentials ({})",
+                    describe_json(&e)
                 ))
             })?;
         let c = answer.role_credentials;

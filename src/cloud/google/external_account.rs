@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{AccessToken, CLOUD_PLATFORM, cached, endpoint, exchange, json_error};
+use super::{AccessToken, CLOUD_PLATFORM, cached, endpoint, exchange};
 use crate::cache::Cache;
 use crate::context::Context;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, describe_json};
 use crate::http::{self, Request};
 use crate::note;
 use crate::protocol::parse_rfc3339;
@@ -161,7 +161,7 @@ fn subject_token(ctx: &Context, source: &CredentialSource, what: &str) -> Result
             let value: serde_json::Value = serde_json::from_slice(&raw).map_err(|e| {
                 Error::new(format!(
                     "{what}: the subject token from {from} is not JSON ({})",
-                    json_error(&e)
+                    describe_json(&e)
                 ))
             })?;
             value[field.as_str()]
@@ -224,7 +224,7 @@ fn impersonate_service_account(
     let answer: Impersonated = serde_json::from_slice(&response.body).map_err(|e| {
         Error::new(format!(
             "{what}: {shown} answered unexpected JSON ({})",
-            json_error(&e)
+            describe_json(&e)
         ))
     })?;
     let now = ctx.env.now();

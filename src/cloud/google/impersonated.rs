@@ -7,11 +7,11 @@ use serde::Deserialize;
 
 use super::{
     AccessToken, AuthorizedUser, CLOUD_PLATFORM, ServiceAccount, authorized_user, cached, endpoint,
-    json_error, service_account,
+    service_account,
 };
 use crate::cache::Cache;
 use crate::context::Context;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, describe_json};
 use crate::http::{self, Request};
 use crate::note;
 use crate::protocol::parse_rfc3339;
@@ -104,7 +104,7 @@ pub fn access_token(
         let generated: Generated = serde_json::from_slice(&response.body).map_err(|e| {
             Error::new(format!(
                 "{what}: {shown} answered unexpected JSON ({})",
-                json_error(&e)
+                describe_json(&e)
             ))
         })?;
         let token = generated
@@ -129,7 +129,7 @@ fn source_token(ctx: &Context, source: &serde_json::Value, what: &str) -> Result
     let parse_error = |e: serde_json::Error| {
         Error::new(format!(
             "{what} are not a valid {kind} ({})",
-            json_error(&e)
+            describe_json(&e)
         ))
     };
     match kind {
