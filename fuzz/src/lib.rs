@@ -223,8 +223,12 @@ pub fn www_authenticate(data: &[u8]) {
 
 /// A token server's JSON answer.
 pub fn token_response(data: &[u8]) {
-    let Ok(t) = token::parse_response(data, NOW) else {
-        return;
+    let t = match token::parse_response(data, NOW) {
+        Ok(t) => t,
+        Err(why) => {
+            assert_no_secret(&why, &token_answer_runs(data));
+            return;
+        }
     };
     let secret = t.token.expose();
     assert!(!secret.is_empty());
@@ -349,6 +353,19 @@ fn secret_runs<'a>(secrets: impl IntoIterator<Item = &'a str>, public: &[&str]) 
         }
     }
     runs
+}
+
+/// The secret runs of a token answer: any of its strings may be the token (or the whole text,
+/// when it is not JSON); its keys are not secret.
+fn token_answer_runs(data: &[u8]) -> Vec<String> {
+    match serde_json::from_slice::<Value>(data) {
+        Ok(doc) => {
+            let (mut strings, mut keys) = (Vec::new(), Vec::new());
+            split_strings(&doc, &[], true, &mut strings, &mut keys);
+            secret_runs(strings, &keys)
+        }
+        Err(_) => secret_runs([String::from_utf8_lossy(data).as_ref()], &[]),
+    }
 }
 
 /// An error message (or anything else printed) quotes none of `runs`.
@@ -640,15 +657,7 @@ pub fn google_credentials(data: &[u8]) {
 /// an error answer's code. Nothing in a token answer may be quoted in a message; an error code
 /// is the `error` value and the `AADSTS` number, never the rest of the description.
 pub fn azure_token(data: &[u8]) {
-    // Every string of a token answer is treated as secret; keys are not.
-    let runs = match serde_json::from_slice::<Value>(data) {
-        Ok(doc) => {
-            let (mut strings, mut keys) = (Vec::new(), Vec::new());
-            split_strings(&doc, &[], true, &mut strings, &mut keys);
-            secret_runs(strings, &keys)
-        }
-        Err(_) => secret_runs([String::from_utf8_lossy(data).as_ref()], &[]),
-    };
+    let runs = token_answer_runs(data);
     match azure::parse_token(data, NOW) {
         Ok((t, expires)) => {
             assert!(!t.is_empty() && !t.expose().chars().any(char::is_control));
