@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::support::http_server::{Response, TestServer, fake_registry};
-use crate::support::{Bazel, b64};
+use crate::support::{Bazel, docker_auths};
 
 /// A registry whose `/v2/` challenges for a token server that hands out `tok-<n>` tokens.
 struct Fake {
@@ -51,10 +51,9 @@ impl Fake {
     }
 
     fn login(&self, bazel: &Bazel, password: &str) {
-        let auth = b64(&format!("u:{password}"));
         bazel.write(
             "home/.docker/config.json",
-            format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, self.host()),
+            docker_auths(&self.host(), &format!("u:{password}")),
         );
     }
 

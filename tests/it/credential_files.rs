@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::support::registry::{self, Image, Registry, TokenServerConfig};
-use crate::support::{Bazel, Parsed, b64};
+use crate::support::{Bazel, Parsed, b64, docker_auths};
 
 /// An oci entry for the test registries (on 127.0.0.1) with these `credential_files`.
 fn config(files: &str) -> String {
@@ -410,11 +410,7 @@ fn credential_files_order_and_precedence() {
     bazel.config(&config(r#"[{"format":"kubernetes","path":"right.yaml"}]"#));
     bazel.write(
         "home/.docker/config.json",
-        format!(
-            r#"{{"auths":{{"{}":{{"auth":"{}"}}}}}}"#,
-            registry.host(),
-            b64("bob:wrong")
-        ),
+        docker_auths(registry.host(), "bob:wrong"),
     );
     pull(&bazel, &registry, &image);
 

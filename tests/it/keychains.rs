@@ -1,7 +1,7 @@
 //! The environment keychain (imgpkg-compatible) and cloud keychains, through the binary.
 
 use crate::support::registry::{self, Registry, TokenServerConfig};
-use crate::support::{Bazel, b64};
+use crate::support::{Bazel, docker_auths};
 
 fn pull_manifest(bazel: &Bazel, registry: &Registry, repo: &str) -> u16 {
     let uri = registry.manifest_uri(repo, "v1");
@@ -40,11 +40,7 @@ fn environment_beats_docker_config_and_our_prefix_works() {
     bazel.config(r#"{"urls":[{"host":"127.0.0.1","helper":"oci"}]}"#);
     bazel.write(
         "home/.docker/config.json",
-        format!(
-            r#"{{"auths":{{"{}":{{"auth":"{}"}}}}}}"#,
-            registry.host(),
-            b64("bob:wrong")
-        ),
+        docker_auths(registry.host(), "bob:wrong"),
     );
     bazel
         .env(

@@ -3,7 +3,7 @@
 
 use crate::support::http_server::{Response, TestServer, fake_registry};
 use crate::support::registry::{self, Auth, Image, Registry, TokenServerConfig};
-use crate::support::{Bazel, b64};
+use crate::support::{Bazel, b64, docker_auths};
 
 const MANIFEST_TYPES: [&str; 4] = [
     "application/vnd.oci.image.index.v1+json",
@@ -291,11 +291,7 @@ fn cred_helpers_entry_wins_and_not_found_moves_on() {
     );
     bazel.write(
         "home/.config/containers/auth.json",
-        format!(
-            r#"{{"auths":{{"{}":{{"auth":"{}"}}}}}}"#,
-            registry.host(),
-            b64("bob:bob-password")
-        ),
+        docker_auths(registry.host(), "bob:bob-password"),
     );
     // credHelpers found nothing, so podman's auth.json supplies the credential.
     pull(&bazel, &registry, &image);
@@ -391,11 +387,7 @@ fn legacy_dockercfg_and_docker_auth_config() {
     );
     bazel.env(
         "DOCKER_AUTH_CONFIG",
-        format!(
-            r#"{{"auths":{{"{}":{{"auth":"{}"}}}}}}"#,
-            registry.host(),
-            b64("bob:bob-password")
-        ),
+        docker_auths(registry.host(), "bob:bob-password"),
     );
     pull(&bazel, &registry, &image);
 }
@@ -413,11 +405,7 @@ fn docker_config_env_var_is_honoured() {
     let dir = bazel.root().join("dockercfg");
     bazel.write(
         "dockercfg/config.json",
-        format!(
-            r#"{{"auths":{{"{}":{{"auth":"{}"}}}}}}"#,
-            registry.host(),
-            b64("bob:bob-password")
-        ),
+        docker_auths(registry.host(), "bob:bob-password"),
     );
     bazel.env("DOCKER_CONFIG", &dir);
     pull(&bazel, &registry, &image);
@@ -656,11 +644,7 @@ fn realm_on_another_host_receives_no_credentials() {
     bazel.config(&oci_config(""));
     bazel.write(
         "home/.docker/config.json",
-        format!(
-            r#"{{"auths":{{"{}":{{"auth":"{}"}}}}}}"#,
-            fake.url().trim_start_matches("http://"),
-            b64("u:leak-canary")
-        ),
+        docker_auths(fake.url().trim_start_matches("http://"), "u:leak-canary"),
     );
     let err = bazel
         .get(&format!("{}/v2/team/app/manifests/v1", fake.url()))
@@ -790,10 +774,7 @@ fn insecure_registry_on_a_private_network_with_an_http_realm() {
     bazel.env("HTTP_PROXY", server.url());
     bazel.write(
         "home/.docker/config.json",
-        format!(
-            r#"{{"auths":{{"{HOST}":{{"auth":"{}"}}}}}}"#,
-            b64("alice:alice-pw")
-        ),
+        docker_auths(HOST, "alice:alice-pw"),
     );
     let uri = format!("http://{HOST}/v2/team/app/manifests/v1");
     let entry = |extra: &str| {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::http_server::{Response, TestServer, fake_registry};
 use crate::support::registry::{Registry, TokenServerConfig};
-use crate::support::{Bazel, b64, bazel_request, binary};
+use crate::support::{Bazel, b64, bazel_request, binary, docker_auths};
 
 fn logged_in(registry: &TestServer, password: &str) -> Bazel {
     let mut bazel = Bazel::new();
@@ -14,10 +14,7 @@ fn logged_in(registry: &TestServer, password: &str) -> Bazel {
     let host = registry.url().trim_start_matches("http://").to_string();
     bazel.write(
         "home/.docker/config.json",
-        format!(
-            r#"{{"auths":{{"{host}":{{"auth":"{}"}}}}}}"#,
-            b64(&format!("u:{password}"))
-        ),
+        docker_auths(&host, &format!("u:{password}")),
     );
     bazel
 }
@@ -36,11 +33,7 @@ fn explain_shows_every_decision_with_secrets_redacted() {
     );
     bazel.write(
         "home/.docker/config.json",
-        format!(
-            r#"{{"auths":{{"{}":{{"auth":"{}"}}}}}}"#,
-            registry.host(),
-            b64("bob:explain-canary")
-        ),
+        docker_auths(registry.host(), "bob:explain-canary"),
     );
     let out = bazel.run(&["explain", &registry.manifest_uri("team/app", "v1")], None);
     let text = out.ok();
@@ -406,10 +399,7 @@ fn the_canary_never_reaches_stderr() {
             Box::new(|b, host| {
                 b.write(
                     "home/.docker/config.json",
-                    format!(
-                        r#"{{"auths":{{"{host}":{{"auth":"{}"}}}}}}"#,
-                        b64(&format!("bob:{CANARY}"))
-                    ),
+                    docker_auths(host, &format!("bob:{CANARY}")),
                 );
             }),
         ),
@@ -438,10 +428,7 @@ fn the_canary_never_reaches_stderr() {
             Box::new(|b, host| {
                 b.env(
                     "DOCKER_AUTH_CONFIG",
-                    format!(
-                        r#"{{"auths":{{"{host}":{{"auth":"{}"}}}}}}"#,
-                        b64(&format!("bob:{CANARY}"))
-                    ),
+                    docker_auths(host, &format!("bob:{CANARY}")),
                 );
             }),
         ),
@@ -462,10 +449,7 @@ fn the_canary_never_reaches_stderr() {
             Box::new(|b, host| {
                 b.write(
                     "runtime/containers/auth.json",
-                    format!(
-                        r#"{{"auths":{{"{host}":{{"auth":"{}"}}}}}}"#,
-                        b64(&format!("bob:{CANARY}"))
-                    ),
+                    docker_auths(host, &format!("bob:{CANARY}")),
                 );
             }),
         ),
@@ -494,10 +478,7 @@ fn the_canary_never_reaches_stderr() {
         (
             "kubernetes secret",
             Box::new(|b, host| {
-                let config = format!(
-                    r#"{{"auths":{{"{host}":{{"auth":"{}"}}}}}}"#,
-                    b64(&format!("bob:{CANARY}"))
-                );
+                let config = docker_auths(host, &format!("bob:{CANARY}"));
                 b.write(
                     "secret.yaml",
                     format!(

@@ -33,6 +33,12 @@ pub fn b64(s: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(s)
 }
 
+/// A docker `config.json` (or podman `auth.json`) with one `auth` entry for `host`:
+/// `{"auths":{"<host>":{"auth":"<base64 of user:password>"}}}`.
+pub fn docker_auths(host: &str, user_password: &str) -> String {
+    serde_json::json!({"auths": {host: {"auth": b64(user_password)}}}).to_string()
+}
+
 /// The binary under test: the one cargo built for this run, or the file named by
 /// `CREDENTIAL_HELPER_TEST_BINARY` (CI runs the suite again against the statically linked
 /// release build of `scripts/build-release`, the binary the README tells users to install).
