@@ -5,14 +5,14 @@
 use std::io::{Read, Write};
 
 use crate::config::Config;
-use crate::context::Context;
-use crate::env::{Env, vars};
-use crate::error::{Error, Result};
 use crate::helpers;
+use crate::kernel::context::Context;
+use crate::kernel::env::{Env, vars};
+use crate::kernel::error::{Error, Result};
+use crate::kernel::protocol::{Request, Response};
+use crate::kernel::trace::Trace;
 use crate::note;
 use crate::plan::{self, Action};
-use crate::protocol::{Request, Response};
-use crate::trace::Trace;
 
 const USAGE: &str = "\
 credential-helper: a Bazel credential helper for container registries, remote caches and
@@ -104,10 +104,10 @@ pub fn main(
                     &format!("`cache-clear` takes no arguments, got {extra:?}"),
                 );
             }
-            let Some(dir) = crate::cache::Cache::dir(&env) else {
+            let Some(dir) = crate::kernel::cache::Cache::dir(&env) else {
                 return report(stderr, &Error::new("no cache directory (HOME is not set)"));
             };
-            match crate::cache::Cache::clear(&dir) {
+            match crate::kernel::cache::Cache::clear(&dir) {
                 Ok(n) => {
                     let _ = writeln!(stdout, "removed {n} cache files from {}", dir.display());
                     0
@@ -136,7 +136,11 @@ fn report(stderr: &mut dyn Write, e: &Error) -> i32 {
 pub fn get(ctx: &Context, stdin: impl Read) -> Result<Response> {
     let request = Request::read_from(stdin)?;
     let url = request.url()?;
-    note!(ctx.trace, "request for {}", crate::http::redact_url(&url));
+    note!(
+        ctx.trace,
+        "request for {}",
+        crate::kernel::http::redact_url(&url)
+    );
     answer(ctx, &url)
 }
 
@@ -196,7 +200,7 @@ fn explain(env: Env, uri: &str, stdout: &mut dyn Write) -> i32 {
             if let Some(t) = response.expires {
                 out.push_str(&format!(
                     "  expires {}\n",
-                    crate::protocol::format_rfc3339(t)
+                    crate::kernel::token::format_rfc3339(t)
                 ));
             }
             0

@@ -1,23 +1,43 @@
 //! `credential-helper`: a Bazel credential helper.
 //!
-//! The flow of `get`: [`protocol`] reads the request, [`config`] finds the entry, [`plan`]
-//! decides what to do without I/O, a helper in [`helpers`] runs it with secrets from
-//! [`sources`], and [`protocol`] writes the answer.
+//! Layers, each importing only from those above it in this list (a test keeps it so):
+//! - [`kernel`]: environment, errors, secrets, deadline, processes, HTTP, cache, protocol.
+//! - [`lookup`]: the config's lookup chain.
+//! - [`cloud`]: AWS, Google, Azure and GitHub identities.
+//! - [`registry`]: container-registry knowledge, its credential stores and keychains.
+//! - [`helpers`]: what to answer for each kind of URL.
+//! - [`config`], [`plan`], [`cli`]: reading the config, choosing a helper, the commands.
 
-pub mod cache;
-pub mod cli;
-pub mod cloud;
-pub mod config;
-pub mod context;
-pub mod digest;
-pub mod env;
-pub mod error;
-pub mod helpers;
-pub mod http;
-pub mod plan;
-pub mod process;
-pub mod protocol;
-pub mod registry;
-pub mod secret;
-pub mod sources;
-pub mod trace;
+mod cli;
+mod cloud;
+mod config;
+mod helpers;
+mod kernel;
+mod lookup;
+mod plan;
+mod registry;
+
+pub use cli::main;
+pub use kernel::env::Env;
+
+/// The parsers, for the fuzz harness (`fuzz/`) and the integration tests that replay its
+/// inputs. Not an API: everything else in the crate is internal.
+#[doc(hidden)]
+pub mod facade {
+    pub use crate::cloud::aws::ini;
+    pub use crate::cloud::{azure, google};
+    pub use crate::config::{Config, Origin};
+    pub use crate::helpers::netrc::file as netrc;
+    pub use crate::helpers::{HelperConfig, oci};
+    pub use crate::kernel::pattern::Pattern;
+    pub use crate::kernel::protocol::Request;
+    pub use crate::kernel::token::{self, format_rfc3339, parse_rfc3339};
+    pub use crate::kernel::transport::{host_of, is_loopback_host};
+    pub use crate::registry::reference::Target;
+    pub use crate::registry::stores::auth_json::find_namespaced;
+    pub use crate::registry::stores::docker_config::{
+        AuthEntry, DockerConfig, find_auth, normalize_key,
+    };
+    pub use crate::registry::stores::{kubernetes, mesos, rkt};
+    pub use crate::registry::{challenge, host_match};
+}

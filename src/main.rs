@@ -1,4 +1,4 @@
-use credential_helper::{cli, env::Env};
+use credential_helper::{Env, main as cli_main};
 
 fn main() {
     // A panic message could quote data; print only where it happened.
@@ -12,7 +12,7 @@ fn main() {
     let args: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let code = cli::main(
+    let code = cli_main(
         &args,
         Env::from_process(),
         std::io::stdin().lock(),

@@ -3,10 +3,10 @@
 
 use crate::config::Origin;
 use crate::config::{Config, Entry};
-use crate::env::Env;
-use crate::env::vars;
-use crate::error::Result;
 use crate::helpers::{HelperConfig, oci};
+use crate::kernel::env::Env;
+use crate::kernel::env::vars;
+use crate::kernel::error::Result;
 
 /// What `get` will do for one URL.
 #[derive(Debug)]
@@ -64,7 +64,7 @@ pub fn plan<'c>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::env::test_env;
+    use crate::kernel::env::test_env;
 
     #[test]
     fn unmatched_and_null_send_nothing() {

@@ -11,19 +11,11 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use credential_helper::cloud::aws::ini;
-use credential_helper::cloud::{azure, google};
-use credential_helper::config::{Config, Origin, Pattern};
-use credential_helper::helpers::{HelperConfig, oci};
-use credential_helper::protocol::Request;
-use credential_helper::protocol::parse_rfc3339;
-use credential_helper::registry::reference::{Target, host_of, is_loopback_host};
-use credential_helper::registry::{challenge, host_match, token};
-use credential_helper::sources::auth_json::find_namespaced;
-use credential_helper::sources::docker_config::{
-    AuthEntry, DockerConfig, find_auth, normalize_key,
+use credential_helper::facade::{
+    AuthEntry, Config, DockerConfig, HelperConfig, Origin, Pattern, Request, Target, azure,
+    challenge, find_auth, find_namespaced, google, host_match, host_of, ini, is_loopback_host,
+    kubernetes, mesos, netrc, normalize_key, oci, parse_rfc3339, rkt, token,
 };
-use credential_helper::sources::{kubernetes, mesos, netrc, rkt};
 use serde_json::Value;
 
 /// A harness: takes the raw input, panics only on a bug.

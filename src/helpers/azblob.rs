@@ -10,14 +10,14 @@
 use serde::Deserialize;
 
 use crate::cloud::azure::{self, STORAGE_RESOURCE};
-use crate::context::Context;
-use crate::env::vars;
-use crate::error::{Error, Result};
+use crate::kernel::context::Context;
+use crate::kernel::env::vars;
+use crate::kernel::error::{Error, Result};
+use crate::kernel::outcome::Outcome;
+use crate::kernel::protocol::Response;
+use crate::kernel::secret::Secret;
+use crate::kernel::transport::is_loopback_host;
 use crate::note;
-use crate::protocol::Response;
-use crate::registry::reference::is_loopback_host;
-use crate::secret::Secret;
-use crate::sources::Outcome;
 
 /// A Blob service version that accepts Bearer tokens (2017-11-09 or later is required).
 pub const DEFAULT_VERSION: &str = "2023-11-03";

@@ -9,13 +9,13 @@
 use serde::Deserialize;
 
 use crate::cloud::google::{self, CLOUD_PLATFORM};
-use crate::context::Context;
-use crate::error::Result;
+use crate::kernel::context::Context;
+use crate::kernel::error::Result;
+use crate::kernel::protocol::Response;
+use crate::kernel::secret::Secret;
 use crate::note;
-use crate::protocol::Response;
 use crate::registry::Credential;
-use crate::secret::Secret;
-use crate::sources::gcp::USERNAME;
+use crate::registry::keychains::gcp::USERNAME;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

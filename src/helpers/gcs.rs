@@ -11,11 +11,11 @@
 use serde::Deserialize;
 
 use crate::cloud::google::{self, DEVSTORAGE_READ_ONLY};
-use crate::context::Context;
-use crate::error::Result;
+use crate::kernel::context::Context;
+use crate::kernel::error::Result;
+use crate::kernel::protocol::Response;
+use crate::kernel::secret::Secret;
 use crate::note;
-use crate::protocol::Response;
-use crate::secret::Secret;
 
 /// OAuth scopes are URLs under this prefix.
 const SCOPE_PREFIX: &str = "https://www.googleapis.com/auth/";

@@ -8,13 +8,15 @@
 use base64::Engine;
 use serde::Deserialize;
 
-use crate::context::Context;
-use crate::env::vars;
-use crate::error::{Error, Result};
+use crate::cloud::github;
+use crate::kernel::context::Context;
+use crate::kernel::env::vars;
+use crate::kernel::error::{Error, Result};
+use crate::kernel::outcome::Outcome;
+use crate::kernel::protocol::Response;
+use crate::kernel::secret::Secret;
+use crate::lookup::{DEFAULT_BINDING, LookupChain};
 use crate::note;
-use crate::protocol::Response;
-use crate::secret::Secret;
-use crate::sources::{DEFAULT_BINDING, LookupChain, Outcome, github};
 
 /// Hosts that GitHub redirects to with credentials of their own in the URL.
 const SIGNED_HOSTS: &[&str] = &[

@@ -9,12 +9,12 @@
 use base64::Engine;
 use serde::Deserialize;
 
-use crate::context::Context;
-use crate::error::{Error, Result};
+use crate::kernel::context::Context;
+use crate::kernel::error::{Error, Result};
+use crate::kernel::protocol::Response;
+use crate::kernel::secret::Secret;
+use crate::lookup::{DEFAULT_BINDING, LookupChain};
 use crate::note;
-use crate::protocol::Response;
-use crate::secret::Secret;
-use crate::sources::{DEFAULT_BINDING, LookupChain};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

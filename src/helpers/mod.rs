@@ -4,9 +4,9 @@
 use serde_json::Value;
 
 use crate::config::{HelperConfigError, helper_config};
-use crate::context::Context;
-use crate::error::Result;
-use crate::protocol::Response;
+use crate::kernel::context::Context;
+use crate::kernel::error::Result;
+use crate::kernel::protocol::Response;
 
 pub mod azblob;
 pub mod gar;

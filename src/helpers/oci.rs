@@ -5,22 +5,24 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::cache::Cache;
+use crate::kernel::cache::Cache;
 
-use crate::config::Pattern;
-use crate::context::Context;
-use crate::error::{Error, Result};
-use crate::http::{self, Request};
+use crate::kernel::context::Context;
+use crate::kernel::error::{Error, Result};
+use crate::kernel::http::{self, Request};
+use crate::kernel::outcome::Outcome;
+use crate::kernel::pattern::Pattern;
+use crate::kernel::protocol::Response;
+use crate::kernel::secret::Secret;
+use crate::lookup::LookupChain;
 use crate::note;
-use crate::protocol::Response;
 use crate::registry::challenge::{self, Challenge};
+use crate::registry::keychains::{self, Keychain};
 use crate::registry::reference::{ResourceKind, Target};
+use crate::registry::stores::credential_files::{self, CredentialFile};
+use crate::registry::stores::{auth_json, docker_config, env_keychain};
 use crate::registry::token::{Exchange, Method};
 use crate::registry::{Credential, Resolved, Sourced};
-use crate::secret::Secret;
-use crate::sources::credential_files::{self, CredentialFile};
-use crate::sources::keychain::{self, Keychain};
-use crate::sources::{LookupChain, Outcome, auth_json, docker_config, env_keychain};
 
 /// Manifest and index media types, OCI and Docker, so any image resolves.
 pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
@@ -411,7 +413,7 @@ fn find_credential(ctx: &Context, plan: &Plan) -> Result<Option<Resolved>> {
         return Ok(Some(Resolved::Credential(s)));
     }
     let mut failures: Vec<Error> = Vec::new();
-    for keychain in keychain::active(&config.keychains, &ctx.env)? {
+    for keychain in keychains::active(&config.keychains, &ctx.env)? {
         if keychain.applies_to(target) {
             let name = format!("{} keychain", keychain.name());
             let outcome = keychain.lookup(ctx, target);

@@ -14,12 +14,13 @@
 use serde::Deserialize;
 
 use crate::cloud::aws::{self, Credentials, sign};
-use crate::context::Context;
-use crate::error::{Error, Result};
+use crate::kernel::context::Context;
+use crate::kernel::error::{Error, Result};
+use crate::kernel::outcome::Outcome;
+use crate::kernel::protocol::Response;
+use crate::kernel::token::safety_margin;
+use crate::lookup::LookupChain;
 use crate::note;
-use crate::protocol::Response;
-use crate::registry::token::safety_margin;
-use crate::sources::{LookupChain, Outcome};
 
 /// Lookup-chain bindings the s3 helper reads.
 pub const BINDINGS: &[&str] = &["access_key_id", "secret_access_key", "session_token"];

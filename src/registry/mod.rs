@@ -3,11 +3,13 @@
 
 use base64::Engine;
 
-use crate::secret::Secret;
+use crate::kernel::secret::Secret;
 
 pub mod challenge;
 pub mod host_match;
+pub mod keychains;
 pub mod reference;
+pub mod stores;
 pub mod token;
 
 /// A registry credential, as docker and podman store them.
@@ -99,7 +101,7 @@ pub struct Sourced {
 pub enum Resolved {
     Credential(Sourced),
     Authorization {
-        value: crate::secret::Secret,
+        value: crate::kernel::secret::Secret,
         /// Unix seconds, margin applied.
         expires: Option<i64>,
         source: String,

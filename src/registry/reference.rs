@@ -1,6 +1,6 @@
 //! Which registry, repository and action a registry API URL is about.
 
-use std::net::IpAddr;
+use crate::kernel::transport::{host_of, is_loopback_host};
 
 /// Docker Hub's names; all are one registry.
 const DOCKER_HUB_ALIASES: &[&str] = &["docker.io", "index.docker.io", "registry-1.docker.io"];
@@ -98,20 +98,6 @@ impl Target {
     pub fn pull_scope(&self) -> String {
         format!("repository:{}:pull", self.repository)
     }
-}
-
-/// `host` from `host:port` or `[v6]:port`.
-pub fn host_of(authority: &str) -> &str {
-    if let Some(rest) = authority.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or(rest);
-    }
-    authority.split(':').next().unwrap_or(authority)
-}
-
-pub fn is_loopback_host(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The distribution spec's repository name grammar: lowercase components separated by `/`.

@@ -27,7 +27,7 @@ fn now() -> i64 {
 }
 
 fn rfc3339(t: i64) -> String {
-    credential_helper::protocol::format_rfc3339(t)
+    credential_helper::facade::format_rfc3339(t)
 }
 
 /// A fake ECR API: answers GetAuthorizationToken with `AWS:<password>` to requests whose

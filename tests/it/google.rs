@@ -370,7 +370,7 @@ fn impersonated_service_account_file() {
                 &json!({"error": {"code": 403, "message": "Permission 'iam.serviceAccounts.getAccessToken' denied", "status": "PERMISSION_DENIED"}}),
             );
         }
-        let expire = credential_helper::protocol::format_rfc3339(now() + 3600);
+        let expire = credential_helper::facade::format_rfc3339(now() + 3600);
         Response::json(
             200,
             &json!({"accessToken": "ya29.impersonated", "expireTime": expire}),

@@ -4,14 +4,14 @@
 use std::net::IpAddr;
 
 use super::{Credentials, JsonCredentials, cached};
-use crate::cache::Cache;
-use crate::context::Context;
-use crate::env::vars;
-use crate::error::{Error, Result};
-use crate::http::Request;
+use crate::kernel::cache::Cache;
+use crate::kernel::context::Context;
+use crate::kernel::env::vars;
+use crate::kernel::error::{Error, Result};
+use crate::kernel::http::Request;
+use crate::kernel::outcome::Outcome;
+use crate::kernel::secret::Secret;
 use crate::note;
-use crate::secret::Secret;
-use crate::sources::Outcome;
 
 /// The ECS agent's fixed address for `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`.
 const ECS_HOST: &str = "http://169.254.170.2";
@@ -44,7 +44,10 @@ pub fn container(ctx: &Context) -> Outcome<Credentials> {
             url.as_str(),
             &token.as_ref().map_or(String::new(), Secret::fingerprint),
         ];
-        let source = format!("container credentials {}", crate::http::redact_url(&url));
+        let source = format!(
+            "container credentials {}",
+            crate::kernel::http::redact_url(&url)
+        );
         cached(ctx, &parts, || {
             note!(ctx.trace, "aws: GET {source}");
             let mut request = Request::get(url.clone());

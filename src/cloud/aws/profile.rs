@@ -8,11 +8,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{Credentials, JsonCredentials, ini, metadata, sso, sts};
-use crate::context::Context;
-use crate::env::vars;
-use crate::error::{Error, Result};
+use crate::kernel::context::Context;
+use crate::kernel::env::vars;
+use crate::kernel::error::{Error, Result};
+use crate::kernel::outcome::Outcome;
 use crate::note;
-use crate::sources::Outcome;
 
 /// `source_profile` chains longer than this are refused (they are loops in practice).
 const MAX_DEPTH: usize = 4;
@@ -253,7 +253,7 @@ fn credential_source(ctx: &Context, name: &str) -> Result<Credentials> {
 /// Runs the command through `sh -c` (as the AWS CLI does on Unix) and reads its JSON.
 fn credential_process(ctx: &Context, command: &str, source: String) -> Result<Credentials> {
     note!(ctx.trace, "aws: running credential_process");
-    let output = crate::process::run(
+    let output = crate::kernel::process::run(
         &ctx.env,
         std::path::Path::new("/bin/sh"),
         &["-c", command],
@@ -287,8 +287,8 @@ fn credential_process(ctx: &Context, command: &str, source: String) -> Result<Cr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::env::test_env;
-    use crate::trace::Trace;
+    use crate::kernel::env::test_env;
+    use crate::kernel::trace::Trace;
 
     fn ctx(dir: &std::path::Path, extra: &[(&str, &str)]) -> Context {
         let home = dir.to_str().unwrap();

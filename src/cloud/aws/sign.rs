@@ -9,8 +9,8 @@ use aws_sigv4::http_request::{
 use aws_sigv4::sign::v4;
 
 use super::Credentials;
-use crate::error::{Error, Result};
-use crate::secret::Secret;
+use crate::kernel::error::{Error, Result};
+use crate::kernel::secret::Secret;
 
 /// What to sign. Headers given here are signed along with `host` and `x-amz-date`.
 pub struct Signable<'a> {
@@ -63,7 +63,7 @@ pub fn headers(credentials: &Credentials, req: &Signable) -> Result<Vec<(String,
     let fail = |e: &dyn std::fmt::Display| {
         Error::new(format!(
             "cannot sign the request to {}: {e}",
-            crate::http::redact_url(req.url)
+            crate::kernel::http::redact_url(req.url)
         ))
     };
     let signable = SignableRequest::new(

@@ -8,12 +8,12 @@
 use serde::Deserialize;
 
 use super::{Credentials, cached, endpoint_override};
-use crate::context::Context;
-use crate::env::vars;
-use crate::error::{Error, Result, describe_json};
-use crate::http::Request;
+use crate::kernel::context::Context;
+use crate::kernel::env::vars;
+use crate::kernel::error::{Error, Result, describe_json};
+use crate::kernel::http::Request;
+use crate::kernel::secret::Secret;
 use crate::note;
-use crate::secret::Secret;
 
 /// What a profile says about its SSO role.
 pub struct Role<'a> {
@@ -60,7 +60,7 @@ pub fn credentials(ctx: &Context, role: &Role) -> Result<Credentials> {
         .ok_or_else(|| Error::new("no home directory for ~/.aws/sso/cache (HOME is not set)"))?;
     let path = home.join(format!(
         ".aws/sso/cache/{}.json",
-        crate::digest::sha1_hex(role.token_name.as_bytes())
+        crate::kernel::digest::sha1_hex(role.token_name.as_bytes())
     ));
     let text = match std::fs::read(&path) {
         Ok(t) => t,
@@ -192,7 +192,10 @@ mod tests {
 
     #[test]
     fn regions_cannot_inject_a_host() {
-        let ctx = Context::new(crate::env::test_env(&[]), crate::trace::Trace::silent());
+        let ctx = Context::new(
+            crate::kernel::env::test_env(&[]),
+            crate::kernel::trace::Trace::silent(),
+        );
         assert_eq!(
             portal(&ctx, "eu-west-1").unwrap().as_str(),
             "https://portal.sso.eu-west-1.amazonaws.com/"

@@ -2,13 +2,13 @@
 //! (SigV4-signed with the source credentials). Both answer XML.
 
 use super::{Credentials, cached, endpoint_override, parse_time, region, sign};
-use crate::context::Context;
-use crate::env::vars;
-use crate::error::{Error, Result};
-use crate::http::Request;
+use crate::kernel::context::Context;
+use crate::kernel::env::vars;
+use crate::kernel::error::{Error, Result};
+use crate::kernel::http::Request;
+use crate::kernel::outcome::Outcome;
+use crate::kernel::secret::Secret;
 use crate::note;
-use crate::secret::Secret;
-use crate::sources::Outcome;
 
 const DEFAULT_SESSION_NAME: &str = "credential-helper";
 const API_VERSION: &str = "2011-06-15";
@@ -163,13 +163,17 @@ fn call(
         let code = element(&body, "Code").unwrap_or_default();
         return Err(Error::new(format!(
             "sts {action} at {} answered {} {code} for {source}",
-            crate::http::redact_url(url),
+            crate::kernel::http::redact_url(url),
             response.status
         ))
         .hint("check the role's trust policy and the token's audience and subject"));
     }
-    parse_credentials(&body, source)
-        .map_err(|e| e.context(format!("sts {action} at {}", crate::http::redact_url(url))))
+    parse_credentials(&body, source).map_err(|e| {
+        e.context(format!(
+            "sts {action} at {}",
+            crate::kernel::http::redact_url(url)
+        ))
+    })
 }
 
 /// `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`, else the regional endpoint (the global one

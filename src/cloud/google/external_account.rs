@@ -9,14 +9,14 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::{AccessToken, CLOUD_PLATFORM, cached, endpoint, exchange};
-use crate::cache::Cache;
-use crate::context::Context;
-use crate::error::{Error, Result, describe_json};
-use crate::http::{self, Request};
+use crate::kernel::cache::Cache;
+use crate::kernel::context::Context;
+use crate::kernel::error::{Error, Result, describe_json};
+use crate::kernel::http::{self, Request};
+use crate::kernel::secret::Secret;
+use crate::kernel::token::parse_rfc3339;
+use crate::kernel::token::safety_margin;
 use crate::note;
-use crate::protocol::parse_rfc3339;
-use crate::registry::token::safety_margin;
-use crate::secret::Secret;
 
 const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";

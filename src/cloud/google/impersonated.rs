@@ -9,14 +9,14 @@ use super::{
     AccessToken, AuthorizedUser, CLOUD_PLATFORM, ServiceAccount, authorized_user, cached, endpoint,
     service_account,
 };
-use crate::cache::Cache;
-use crate::context::Context;
-use crate::error::{Error, Result, describe_json};
-use crate::http::{self, Request};
+use crate::kernel::cache::Cache;
+use crate::kernel::context::Context;
+use crate::kernel::error::{Error, Result, describe_json};
+use crate::kernel::http::{self, Request};
+use crate::kernel::secret::Secret;
+use crate::kernel::token::parse_rfc3339;
+use crate::kernel::token::safety_margin;
 use crate::note;
-use crate::protocol::parse_rfc3339;
-use crate::registry::token::safety_margin;
-use crate::secret::Secret;
 
 /// What the target token is asked for: an hour, the API's default and its maximum without an
 /// organization policy.

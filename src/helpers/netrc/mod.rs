@@ -1,0 +1,70 @@
+//! `netrc`: `Authorization: Basic` from `.netrc`. Bazel reads `.netrc` itself only for hosts
+//! without a credential helper, so a helper configured for every host must do it too.
+
+pub mod file;
+
+use serde::Deserialize;
+
+use crate::kernel::context::Context;
+use crate::kernel::env::vars;
+use crate::kernel::error::{Error, Result};
+use crate::kernel::protocol::Response;
+use crate::note;
+use crate::registry::Credential;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// A netrc file other than `$NETRC` / `~/.netrc`.
+    #[serde(default)]
+    pub path: Option<String>,
+}
+
+pub fn run(ctx: &Context, config: &Config, url: &url::Url) -> Result<Response> {
+    let path = match (config.path.as_deref(), ctx.env.var(vars::NETRC)) {
+        (Some(p), _) | (None, Some(p)) => ctx.env.expand_path(p),
+        (None, None) => match ctx.env.home() {
+            Some(home) => home.join(".netrc"),
+            None => return Ok(Response::empty()),
+        },
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            note!(ctx.trace, "netrc: {} does not exist", path.display());
+            return Ok(Response::empty());
+        }
+        Err(e) => return Err(Error::new(format!("cannot read {}: {e}", path.display()))),
+    };
+    let parsed = file::parse(&text).map_err(|why| {
+        Error::new(format!(
+            "{} is not a valid netrc file: {why}",
+            path.display()
+        ))
+    })?;
+    let host = url.host_str().unwrap_or_default();
+    match parsed.find(host) {
+        Some(file::Entry {
+            machine,
+            login: Some(login),
+            password: Some(password),
+        }) => {
+            let which = machine.as_deref().unwrap_or("default");
+            note!(
+                ctx.trace,
+                "netrc: {} entry {which} for {host}",
+                path.display()
+            );
+            Ok(Response::empty()
+                .secret_header("Authorization", Credential::basic_header(login, password)))
+        }
+        _ => {
+            note!(
+                ctx.trace,
+                "netrc: no login and password for {host} in {}",
+                path.display()
+            );
+            Ok(Response::empty())
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! The process environment, captured once at start-up and passed down explicitly.
+//!
+//! Nothing else in the crate reads `std::env`: tests build an [`Env`] by hand, and the binary
+//! builds one from the real process in `main`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Names of every environment variable the helper reads, with what each one does.
+pub mod vars {
+    /// Path of the config file. Accepts a `%workspace%/` prefix (the working directory, which is
+    /// the workspace root when Bazel runs the helper) and `~/`.
+    pub const CONFIG_FILE: &str = "CREDENTIAL_HELPER_CONFIG_FILE";
+    /// `debug` prints every decision to stderr, with secrets redacted.
+    pub const LOG: &str = "CREDENTIAL_HELPER_LOG";
+    /// Route hosts that the built-in defaults do not know to the `oci` helper when set to `1`.
+    pub const GUESS_OCI_REGISTRY: &str = "CREDENTIAL_HELPER_GUESS_OCI_REGISTRY";
+    /// Extra PEM CA bundle trusted for every HTTPS request, besides the system roots.
+    pub const CA_CERT: &str = "CREDENTIAL_HELPER_CA_CERT";
+    /// Directory of the token cache (default: the platform cache directory).
+    pub const CACHE_DIR: &str = "CREDENTIAL_HELPER_CACHE_DIR";
+    /// `off` disables the token cache.
+    pub const CACHE: &str = "CREDENTIAL_HELPER_CACHE";
+    /// Total timeout of one HTTP request in milliseconds (default 5000).
+    pub const HTTP_TIMEOUT_MS: &str = "CREDENTIAL_HELPER_HTTP_TIMEOUT_MS";
+
+    /// Directory of docker's `config.json` (default `~/.docker`).
+    pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";
+    /// A docker `config.json` document (`{"auths": {...}}`) layered over the file.
+    pub const DOCKER_AUTH_CONFIG: &str = "DOCKER_AUTH_CONFIG";
+    /// podman/skopeo `auth.json` path, tried first.
+    pub const REGISTRY_AUTH_FILE: &str = "REGISTRY_AUTH_FILE";
+    /// Holds `containers/auth.json` (podman's default location).
+    pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
+    /// Holds `containers/auth.json` and `gh/hosts.yml` (default `~/.config`).
+    pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
+    /// Holds the token cache (default `~/.cache`).
+    pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
+    /// The home directory.
+    pub const HOME: &str = "HOME";
+    /// The netrc file read by the `netrc` helper (default `~/.netrc`).
+    pub const NETRC: &str = "NETRC";
+    /// Searched for `docker-credential-<name>` programs.
+    pub const PATH: &str = "PATH";
+
+    /// GitHub tokens, tried in this order for ghcr.io and GitHub downloads.
+    pub const GHCR_TOKEN: &str = "GHCR_TOKEN";
+    pub const GH_TOKEN: &str = "GH_TOKEN";
+    pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
+    /// Username sent to ghcr.io with a token (any non-empty value works).
+    pub const GITHUB_ACTOR: &str = "GITHUB_ACTOR";
+    /// The gh CLI's config directory (holds `hosts.yml`).
+    pub const GH_CONFIG_DIR: &str = "GH_CONFIG_DIR";
+
+    /// AWS static credentials (the first credential source of the AWS chain).
+    pub const AWS_ACCESS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
+    pub const AWS_SECRET_ACCESS_KEY: &str = "AWS_SECRET_ACCESS_KEY";
+    /// Present with temporary credentials; sent as `X-Amz-Security-Token`.
+    pub const AWS_SESSION_TOKEN: &str = "AWS_SESSION_TOKEN";
+    /// The profile read from the shared files (default `default`).
+    pub const AWS_PROFILE: &str = "AWS_PROFILE";
+    /// The shared credentials file (default `~/.aws/credentials`).
+    pub const AWS_SHARED_CREDENTIALS_FILE: &str = "AWS_SHARED_CREDENTIALS_FILE";
+    /// The shared config file (default `~/.aws/config`; `[profile x]` sections).
+    pub const AWS_CONFIG_FILE: &str = "AWS_CONFIG_FILE";
+    /// Region for STS (ECR and S3 take theirs from the host).
+    pub const AWS_REGION: &str = "AWS_REGION";
+    pub const AWS_DEFAULT_REGION: &str = "AWS_DEFAULT_REGION";
+    /// Web identity (GitHub Actions OIDC, EKS IRSA): a token file and the role to assume.
+    pub const AWS_WEB_IDENTITY_TOKEN_FILE: &str = "AWS_WEB_IDENTITY_TOKEN_FILE";
+    pub const AWS_ROLE_ARN: &str = "AWS_ROLE_ARN";
+    /// Session name for assumed roles (default `credential-helper`).
+    pub const AWS_ROLE_SESSION_NAME: &str = "AWS_ROLE_SESSION_NAME";
+    /// ECS/EKS container credentials: a path on 169.254.170.2, or a full URL.
+    pub const AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: &str =
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI";
+    pub const AWS_CONTAINER_CREDENTIALS_FULL_URI: &str = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
+    /// `Authorization` value for the container endpoint, or a file holding it.
+    pub const AWS_CONTAINER_AUTHORIZATION_TOKEN: &str = "AWS_CONTAINER_AUTHORIZATION_TOKEN";
+    pub const AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: &str =
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE";
+    /// EC2 instance metadata (IMDSv2) endpoint (default `http://169.254.169.254`).
+    pub const AWS_EC2_METADATA_SERVICE_ENDPOINT: &str = "AWS_EC2_METADATA_SERVICE_ENDPOINT";
+    /// `true` turns the instance metadata source off.
+    pub const AWS_EC2_METADATA_DISABLED: &str = "AWS_EC2_METADATA_DISABLED";
+    /// Endpoint overrides: every service, then ECR, ECR Public, STS and the SSO portal alone.
+    pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
+    pub const AWS_ENDPOINT_URL_ECR: &str = "AWS_ENDPOINT_URL_ECR";
+    pub const AWS_ENDPOINT_URL_ECR_PUBLIC: &str = "AWS_ENDPOINT_URL_ECR_PUBLIC";
+    pub const AWS_ENDPOINT_URL_STS: &str = "AWS_ENDPOINT_URL_STS";
+    pub const AWS_ENDPOINT_URL_SSO: &str = "AWS_ENDPOINT_URL_SSO";
+    /// Cloudflare R2 keys used by the built-in `*.r2.cloudflarestorage.com` entry.
+    // Named by the built-in defaults (config/defaults.json), not by code.
+    #[allow(dead_code)]
+    pub const R2_ACCESS_KEY_ID: &str = "R2_ACCESS_KEY_ID";
+    #[allow(dead_code)]
+    pub const R2_SECRET_ACCESS_KEY: &str = "R2_SECRET_ACCESS_KEY";
+
+    /// Azure (Microsoft Entra ID) application (client) ID: of a service principal with
+    /// `AZURE_CLIENT_SECRET`, of a federated identity with `AZURE_FEDERATED_TOKEN_FILE`, else
+    /// of the user-assigned managed identity to use.
+    pub const AZURE_CLIENT_ID: &str = "AZURE_CLIENT_ID";
+    /// Azure service principal secret (with `AZURE_CLIENT_ID` and `AZURE_TENANT_ID`).
+    pub const AZURE_CLIENT_SECRET: &str = "AZURE_CLIENT_SECRET";
+    /// Azure tenant (directory) ID.
+    pub const AZURE_TENANT_ID: &str = "AZURE_TENANT_ID";
+    /// File holding a federated token (AKS workload identity, CI OIDC) traded for an Azure token.
+    pub const AZURE_FEDERATED_TOKEN_FILE: &str = "AZURE_FEDERATED_TOKEN_FILE";
+    /// Microsoft Entra authority (default `https://login.microsoftonline.com`).
+    pub const AZURE_AUTHORITY_HOST: &str = "AZURE_AUTHORITY_HOST";
+    /// Managed identity endpoint of App Service, Functions and Container Apps.
+    pub const IDENTITY_ENDPOINT: &str = "IDENTITY_ENDPOINT";
+    /// Secret header value for `IDENTITY_ENDPOINT`.
+    pub const IDENTITY_HEADER: &str = "IDENTITY_HEADER";
+    /// Base URL of the Azure instance metadata service (default `http://169.254.169.254`); the
+    /// Azure SDKs' name for it.
+    pub const AZURE_POD_IDENTITY_AUTHORITY_HOST: &str = "AZURE_POD_IDENTITY_AUTHORITY_HOST";
+    /// The Azure CLI's directory (default `~/.azure`): its `azureProfile.json` says who is
+    /// logged in.
+    pub const AZURE_CONFIG_DIR: &str = "AZURE_CONFIG_DIR";
+    /// A Google credentials file (`service_account`, `authorized_user` or `external_account`
+    /// JSON), tried first.
+    pub const GOOGLE_APPLICATION_CREDENTIALS: &str = "GOOGLE_APPLICATION_CREDENTIALS";
+    /// gcloud's config directory (default `~/.config/gcloud`); holds
+    /// `application_default_credentials.json`.
+    pub const CLOUDSDK_CONFIG: &str = "CLOUDSDK_CONFIG";
+    /// Host (and port) of the GCE metadata server (default `metadata.google.internal`).
+    pub const GCE_METADATA_HOST: &str = "GCE_METADATA_HOST";
+    /// `true` (or `1`) skips the GCE metadata server (google-auth's name).
+    pub const NO_GCE_CHECK: &str = "NO_GCE_CHECK";
+
+    /// Comma-separated cloud keychains to turn on for every oci entry (`ecr`, `gcp`, `azure`,
+    /// `github`; imgpkg's `gke` and `aks` are accepted too).
+    pub const ACTIVE_KEYCHAINS: &str = "CREDENTIAL_HELPER_ACTIVE_KEYCHAINS";
+    /// imgpkg's name for the same setting.
+    pub const IMGPKG_ACTIVE_KEYCHAINS: &str = "IMGPKG_ACTIVE_KEYCHAINS";
+}
+
+/// A snapshot of the environment: variables, home directory, working directory and clock.
+#[derive(Clone, Debug)]
+pub struct Env {
+    vars: BTreeMap<String, String>,
+    home: Option<PathBuf>,
+    cwd: PathBuf,
+    now: i64,
+}
+
+impl Env {
+    /// Captures the real process environment. Only `main` calls this.
+    pub fn from_process() -> Env {
+        let vars = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        Env::new(vars, cwd, now)
+    }
+
+    /// Builds an environment from explicit parts; `HOME` (else the platform's notion of home)
+    /// gives the home directory.
+    pub fn new(vars: BTreeMap<String, String>, cwd: PathBuf, now: i64) -> Env {
+        let home = vars
+            .get(vars::HOME)
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from)
+            .or_else(dirs::home_dir);
+        Env {
+            vars,
+            home,
+            cwd,
+            now,
+        }
+    }
+
+    /// A variable's value; unset and empty are the same thing.
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// Every variable whose name starts with `prefix`, in name order.
+    pub fn vars_with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        self.vars
+            .range(prefix.to_string()..)
+            .take_while(move |(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    pub fn home(&self) -> Option<&Path> {
+        self.home.as_deref()
+    }
+
+    pub fn cwd(&self) -> &Path {
+        &self.cwd
+    }
+
+    /// Seconds since the Unix epoch.
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
+    /// `$XDG_CONFIG_HOME`, else `~/.config`.
+    pub fn config_home(&self) -> Option<PathBuf> {
+        self.var(vars::XDG_CONFIG_HOME)
+            .map(PathBuf::from)
+            .or_else(|| self.home().map(|h| h.join(".config")))
+    }
+
+    /// `$XDG_CACHE_HOME`, else `~/.cache`.
+    pub fn cache_home(&self) -> Option<PathBuf> {
+        self.var(vars::XDG_CACHE_HOME)
+            .map(PathBuf::from)
+            .or_else(|| self.home().map(|h| h.join(".cache")))
+    }
+
+    /// Expands `~/` (home) and `%workspace%/` (the working directory) at the start of a path;
+    /// a relative path is relative to the working directory.
+    pub fn expand_path(&self, path: &str) -> PathBuf {
+        if let Some(rest) = path.strip_prefix("~/")
+            && let Some(home) = self.home()
+        {
+            return home.join(rest);
+        }
+        if let Some(rest) = path.strip_prefix("%workspace%/") {
+            return self.cwd.join(rest);
+        }
+        self.cwd.join(path)
+    }
+
+    /// Finds an executable by name on `$PATH`.
+    pub fn which(&self, name: &str) -> Option<PathBuf> {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.var(vars::PATH)?;
+        std::env::split_paths(path)
+            .map(|dir| dir.join(name))
+            .find(|p| {
+                p.metadata()
+                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            })
+    }
+
+    /// The environment for a child process: exactly this snapshot's variables.
+    pub fn vars(&self) -> &BTreeMap<String, String> {
+        &self.vars
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn test_env(pairs: &[(&str, &str)]) -> Env {
+    let vars = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Env::new(vars, PathBuf::from("/workspace"), 1_800_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expands_workspace_and_home() {
+        let env = test_env(&[("HOME", "/home/u")]);
+        assert_eq!(env.expand_path("~/x"), PathBuf::from("/home/u/x"));
+        assert_eq!(
+            env.expand_path("%workspace%/a/b"),
+            PathBuf::from("/workspace/a/b")
+        );
+        assert_eq!(env.expand_path("rel"), PathBuf::from("/workspace/rel"));
+        assert_eq!(env.expand_path("/abs"), PathBuf::from("/abs"));
+    }
+
+    #[test]
+    fn empty_is_unset_and_prefix_scan_is_ordered() {
+        let env = test_env(&[("A_1", "x"), ("A_2", ""), ("B", "y"), ("A_0", "z")]);
+        assert_eq!(env.var("A_2"), None);
+        let names: Vec<_> = env.vars_with_prefix("A_").map(|(k, _)| k).collect();
+        assert_eq!(names, ["A_0", "A_1", "A_2"]);
+    }
+}

@@ -1,0 +1,427 @@
+//! The HTTP client, built on first use only.
+//!
+//! Building a client loads the system TLS roots (3.5-5 ms, most of it reading the system's
+//! certificate directory) and a runtime; most `get`s need no network at all, so nothing here
+//! happens until a helper actually sends a request. Plain `http` (loopback registries, the
+//! cloud metadata services) gets its own client without TLS roots.
+//!
+//! Every request has connect and total timeouts bounded by a process-wide deadline well under
+//! Bazel's 10 s, follows no redirects (a redirect could carry credentials to another host),
+//! reads at most [`MAX_BODY`] bytes, and is retried at most once on a transient failure.
+
+use std::cell::{OnceCell, RefCell};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::kernel::env::{Env, vars};
+use crate::kernel::error::{Error, Result};
+use crate::kernel::secret::Secret;
+
+/// Largest response body read; a token answer is a few KiB.
+pub const MAX_BODY: usize = 1024 * 1024;
+/// Default total time for one request.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(4);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// All network work of one process ends by then, leaving Bazel's 10 s untouched.
+const PROCESS_BUDGET: Duration = Duration::from_millis(8500);
+
+pub struct Http {
+    timeout: Duration,
+    deadline: Instant,
+    proxies: Proxies,
+    ca_certs: RefCell<Vec<PathBuf>>,
+    runtime: OnceCell<tokio::runtime::Runtime>,
+    /// For `https` (and anything through an `https://` proxy): with the TLS roots.
+    tls: OnceCell<reqwest::Client>,
+    /// For plain `http`: no TLS roots loaded.
+    plain: OnceCell<reqwest::Client>,
+    requests: std::cell::Cell<u32>,
+}
+
+#[derive(Default)]
+struct Proxies {
+    https: Option<String>,
+    http: Option<String>,
+    no_proxy: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    /// Only the EC2 metadata service's session-token request needs it.
+    Put,
+}
+
+/// One request. Header values are secrets so they never show up in `Debug` output.
+#[derive(Debug)]
+pub struct Request {
+    pub method: Method,
+    pub url: url::Url,
+    pub headers: Vec<(String, Secret)>,
+    pub body: Option<(String, Vec<u8>)>,
+    /// A shorter total timeout, for probes; such requests are never retried.
+    pub timeout: Option<Duration>,
+}
+
+impl Request {
+    pub fn get(url: url::Url) -> Request {
+        Request {
+            method: Method::Get,
+            url,
+            headers: Vec::new(),
+            body: None,
+            timeout: None,
+        }
+    }
+
+    pub fn post(url: url::Url, content_type: &str, body: Vec<u8>) -> Request {
+        Request {
+            method: Method::Post,
+            url,
+            headers: Vec::new(),
+            body: Some((content_type.to_string(), body)),
+            timeout: None,
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: impl Into<Secret>) -> Request {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+
+    /// A body-less `PUT`.
+    pub fn put(url: url::Url) -> Request {
+        Request {
+            method: Method::Put,
+            ..Request::get(url)
+        }
+    }
+
+    /// A probe of an endpoint that exists only on some machines (a cloud metadata server):
+    /// at most `timeout`, and no retry, so its absence costs little.
+    pub fn probe(mut self, timeout: Duration) -> Request {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// `application/x-www-form-urlencoded` body.
+    pub fn form(url: url::Url, fields: &[(&str, &str)]) -> Request {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        Request::post(url, "application/x-www-form-urlencoded", body.into_bytes())
+    }
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    /// Names lower-cased, in the order received.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The start of the body, for error messages about a server's answer (never about ours).
+    pub fn body_excerpt(&self) -> String {
+        let text = String::from_utf8_lossy(&self.body[..self.body.len().min(200)]);
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+}
+
+impl Http {
+    pub fn new(env: &Env) -> Http {
+        let timeout = env
+            .var(vars::HTTP_TIMEOUT_MS)
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(Duration::from_millis)
+            .unwrap_or(DEFAULT_TIMEOUT);
+        let pick = |upper: &str, lower: &str| {
+            env.var(upper)
+                .or_else(|| env.var(lower))
+                .map(str::to_string)
+        };
+        let mut ca_certs = Vec::new();
+        if let Some(p) = env.var(vars::CA_CERT) {
+            ca_certs.push(env.expand_path(p));
+        }
+        Http {
+            timeout,
+            deadline: Instant::now() + PROCESS_BUDGET,
+            proxies: Proxies {
+                https: pick("HTTPS_PROXY", "https_proxy"),
+                http: pick("HTTP_PROXY", "http_proxy"),
+                no_proxy: pick("NO_PROXY", "no_proxy"),
+            },
+            ca_certs: RefCell::new(ca_certs),
+            runtime: OnceCell::new(),
+            tls: OnceCell::new(),
+            plain: OnceCell::new(),
+            requests: std::cell::Cell::new(0),
+        }
+    }
+
+    /// Trusts an extra PEM CA bundle. Must be called before the first request.
+    pub fn trust(&self, path: PathBuf) {
+        self.ca_certs.borrow_mut().push(path);
+    }
+
+    /// Whether a client (and the runtime) was built at all.
+    pub fn client_built(&self) -> bool {
+        self.runtime.get().is_some()
+    }
+
+    /// Whether the system TLS roots were loaded.
+    pub fn tls_roots_loaded(&self) -> bool {
+        self.tls.get().is_some()
+    }
+
+    /// How many requests this process sent.
+    pub fn requests_sent(&self) -> u32 {
+        self.requests.get()
+    }
+
+    /// The runtime and the client for `url`, built on first use.
+    fn client_for(&self, url: &url::Url) -> Result<(&tokio::runtime::Runtime, &reqwest::Client)> {
+        let runtime = match self.runtime.get() {
+            Some(r) => r,
+            None => {
+                let r = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| Error::new(format!("cannot start the async runtime: {e}")))?;
+                self.runtime.get_or_init(|| r)
+            }
+        };
+        let tls = url.scheme() != "http"
+            || self
+                .proxies
+                .http
+                .as_deref()
+                .is_some_and(|p| p.to_ascii_lowercase().starts_with("https:"));
+        let cell = if tls { &self.tls } else { &self.plain };
+        if let Some(client) = cell.get() {
+            return Ok((runtime, client));
+        }
+        let client = self.build_client(tls)?;
+        Ok((runtime, cell.get_or_init(|| client)))
+    }
+
+    fn build_client(&self, tls: bool) -> Result<reqwest::Client> {
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(CONNECT_TIMEOUT)
+            .user_agent(concat!("credential-helper/", env!("CARGO_PKG_VERSION")))
+            .no_proxy();
+        if !tls {
+            builder = builder.tls_built_in_root_certs(false);
+        }
+        let ca_certs = if tls {
+            self.ca_certs.borrow().clone()
+        } else {
+            Vec::new()
+        };
+        for path in ca_certs.iter() {
+            let pem = std::fs::read(path).map_err(|e| {
+                Error::new(format!(
+                    "cannot read CA certificate {}: {e}",
+                    path.display()
+                ))
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                Error::new(format!(
+                    "invalid PEM CA certificate {}: {e}",
+                    path.display()
+                ))
+            })?;
+            if certs.is_empty() {
+                return Err(Error::new(format!(
+                    "no certificate in CA file {}",
+                    path.display()
+                )));
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let no_proxy =
+            reqwest::NoProxy::from_string(self.proxies.no_proxy.as_deref().unwrap_or(""));
+        for (url, https) in [(&self.proxies.https, true), (&self.proxies.http, false)] {
+            if let Some(url) = url {
+                let proxy = if https {
+                    reqwest::Proxy::https(url)
+                } else {
+                    reqwest::Proxy::http(url)
+                }
+                .map_err(|e| Error::new(format!("invalid proxy URL {url:?}: {e}")))?;
+                builder = builder.proxy(proxy.no_proxy(no_proxy.clone()));
+            }
+        }
+        builder
+            .build()
+            .map_err(|e| Error::new(format!("cannot build the HTTP client: {e}")))
+    }
+
+    /// Sends a request, retrying once on a transient failure (connection error, 429, 5xx) when
+    /// time allows.
+    pub fn send(&self, req: &Request) -> Result<Response> {
+        let first = self.send_once(req);
+        if req.timeout.is_some() {
+            return first.map_err(|e| e.error);
+        }
+        let transient = match &first {
+            Ok(r) => r.status == 429 || r.status >= 500,
+            Err(e) => e.transient,
+        };
+        let remaining = self.deadline.saturating_duration_since(Instant::now());
+        if transient && remaining > Duration::from_millis(1000) {
+            std::thread::sleep(Duration::from_millis(100));
+            return self.send_once(req).map_err(|e| e.error);
+        }
+        first.map_err(|e| e.error)
+    }
+
+    fn send_once(&self, req: &Request) -> Result<Response, SendError> {
+        let (runtime, client) = self.client_for(&req.url).map_err(SendError::fatal)?;
+        let remaining = self.deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(SendError::fatal(Error::new(
+                "out of time for network requests",
+            )));
+        }
+        let timeout = req
+            .timeout
+            .map_or(self.timeout, |t| t.min(self.timeout))
+            .min(remaining);
+        let method = match req.method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Put => reqwest::Method::PUT,
+        };
+        let mut builder = client.request(method, req.url.clone()).timeout(timeout);
+        for (name, value) in &req.headers {
+            let mut value =
+                reqwest::header::HeaderValue::from_str(value.expose()).map_err(|_| {
+                    SendError::fatal(Error::new(format!("invalid value for header {name}")))
+                })?;
+            value.set_sensitive(true);
+            builder = builder.header(name.as_str(), value);
+        }
+        if let Some((content_type, body)) = &req.body {
+            builder = builder
+                .header(reqwest::header::CONTENT_TYPE, content_type.as_str())
+                .body(body.clone());
+        }
+        self.requests.set(self.requests.get() + 1);
+        let url = redact_url(&req.url);
+        runtime.block_on(async {
+            let mut resp = builder.send().await.map_err(|e| SendError {
+                transient: e.is_connect() || e.is_request() && !e.is_timeout(),
+                error: describe(&e, &url, timeout),
+            })?;
+            let status = resp.status().as_u16();
+            let headers = resp
+                .headers()
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect();
+            let mut body = Vec::new();
+            loop {
+                match resp.chunk().await {
+                    Ok(Some(chunk)) => {
+                        if body.len() + chunk.len() > MAX_BODY {
+                            return Err(SendError::fatal(Error::new(format!(
+                                "{url} answered with a body larger than {} KiB",
+                                MAX_BODY / 1024
+                            ))));
+                        }
+                        body.extend_from_slice(&chunk);
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        return Err(SendError {
+                            transient: !e.is_timeout(),
+                            error: describe(&e, &url, timeout),
+                        });
+                    }
+                }
+            }
+            Ok(Response {
+                status,
+                headers,
+                body,
+            })
+        })
+    }
+}
+
+struct SendError {
+    transient: bool,
+    error: Error,
+}
+
+impl SendError {
+    fn fatal(error: Error) -> SendError {
+        SendError {
+            transient: false,
+            error,
+        }
+    }
+}
+
+/// reqwest's error chain, flattened, without the URL's query (which may carry a token).
+fn describe(e: &reqwest::Error, url: &str, timeout: Duration) -> Error {
+    if e.is_timeout() {
+        return Error::new(format!(
+            "request to {url} timed out after {} ms",
+            timeout.as_millis()
+        ))
+        .hint(format!(
+            "raise {} if the server is slow",
+            vars::HTTP_TIMEOUT_MS
+        ));
+    }
+    let mut msg = String::new();
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !msg.contains(&text) {
+            if !msg.is_empty() {
+                msg.push_str(": ");
+            }
+            msg.push_str(&text);
+        }
+        source = s.source();
+    }
+    if msg.is_empty() {
+        msg = "request failed".into();
+    }
+    Error::new(format!("request to {url} failed: {msg}"))
+}
+
+/// The URL without userinfo or query, for messages.
+pub fn redact_url(url: &url::Url) -> String {
+    let mut u = url.clone();
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u.set_query(None);
+    u.set_fragment(None);
+    u.to_string()
+}

@@ -1,0 +1,18 @@
+//! The kernel: every promise the helper makes has its one owner here (the environment, errors
+//! and secrets, the call's deadline, child processes, HTTP and where it may go, the protocol,
+//! patterns, the cache, tokens). Nothing in the kernel imports from a layer above it.
+
+pub mod cache;
+pub mod context;
+pub mod digest;
+pub mod env;
+pub mod error;
+pub mod http;
+pub mod outcome;
+pub mod pattern;
+pub mod process;
+pub mod protocol;
+pub mod secret;
+pub mod token;
+pub mod trace;
+pub mod transport;

@@ -1,0 +1,12 @@
+//! Where registry credentials are stored by other tools: docker's config.json and its
+//! credential helpers, podman's auth.json, the imgpkg-style environment keychain, and the files
+//! container platforms write (Kubernetes secrets, rkt auth.d, Mesos archives).
+
+pub mod auth_json;
+pub mod credential_files;
+pub mod credential_helper;
+pub mod docker_config;
+pub mod env_keychain;
+pub mod kubernetes;
+pub mod mesos;
+pub mod rkt;
