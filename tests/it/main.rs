@@ -9,6 +9,7 @@ mod fuzz_regressions;
 mod google;
 mod helpers;
 mod keychains;
+mod layers;
 mod oci;
 mod trust;
 
