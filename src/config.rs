@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 use crate::helpers::HelperConfig;
 use crate::kernel::env::{Env, vars};
 use crate::kernel::error::{Error, Result};
+use crate::kernel::files;
 use crate::kernel::pattern::Pattern;
 
 /// The name looked up in the working directory (the workspace root under Bazel).
@@ -91,12 +92,17 @@ impl Config {
     }
 
     pub fn load_file(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::new(format!("cannot read config {}: {e}", path.display())).hint(format!(
+        let fix = || {
+            format!(
                 "fix the path, or unset {} to use ./{FILE_NAME}",
                 vars::CONFIG_FILE
-            ))
-        })?;
+            )
+        };
+        let text = files::read_text(path)
+            .map_err(|e| e.context("config").hint(fix()))?
+            .ok_or_else(|| {
+                Error::new(format!("cannot read config {}: not found", path.display())).hint(fix())
+            })?;
         Config::parse(&text, Origin::File(path.to_path_buf())).map_err(Problems::into_error)
     }
 

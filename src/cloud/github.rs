@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::kernel::env::{Env, vars};
 use crate::kernel::error::Error;
+use crate::kernel::files;
 use crate::kernel::outcome::Outcome;
 use crate::kernel::secret::Secret;
 
@@ -49,18 +50,16 @@ pub fn token(env: &Env, env_names: &[&str], host: &str) -> Outcome<GithubToken> 
     let Some(path) = hosts_file(env) else {
         return Outcome::Missing("no home directory for gh's hosts.yml".into());
     };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    let text = match files::read_text(&path) {
+        Ok(Some(t)) => t,
+        Ok(None) => {
             return Outcome::Missing(format!(
                 "{} not set and no {}",
                 env_names.join(", "),
                 path.display()
             ));
         }
-        Err(e) => {
-            return Outcome::Failed(Error::new(format!("cannot read {}: {e}", path.display())));
-        }
+        Err(e) => return Outcome::Failed(e),
     };
     let hosts: BTreeMap<String, HostEntry> = match serde_yaml_ng::from_str(&text) {
         Ok(h) => h,

@@ -7,6 +7,7 @@ pub mod context;
 pub mod digest;
 pub mod env;
 pub mod error;
+pub mod files;
 pub mod http;
 pub mod outcome;
 pub mod pattern;

@@ -6,8 +6,9 @@ use serde::Deserialize;
 use crate::kernel::error::describe_json;
 use crate::kernel::secret::Secret;
 
-/// Token lifetime when the server does not say (the spec's default).
-const DEFAULT_EXPIRES_IN: i64 = 60;
+/// Token lifetime when the server does not say (the registry spec's default, and Entra's).
+pub const DEFAULT_LIFETIME: i64 = 60;
+
 /// A bearer token and when to stop using it.
 #[derive(Debug, Clone)]
 pub struct Token {
@@ -22,46 +23,79 @@ pub fn safety_margin(lifetime: i64) -> i64 {
     (lifetime / 10).max(10).min(lifetime.max(0) / 2)
 }
 
+/// How one kind of token endpoint words its answer. The parsing is the same for all.
+pub struct Dialect {
+    /// Whether the registry spec's `token` field is read (after a non-empty `access_token`).
+    pub token_field: bool,
+    /// The longest lifetime believed.
+    pub max_lifetime: i64,
+}
+
+/// Registry token servers (the distribution token spec) and Google's OAuth2 endpoints.
+pub const REGISTRY: Dialect = Dialect {
+    token_field: true,
+    max_lifetime: 86400 * 365,
+};
+
+/// Microsoft Entra ID and the Azure managed identity endpoints.
+pub const ENTRA: Dialect = Dialect {
+    token_field: false,
+    max_lifetime: 86400,
+};
+
 #[derive(Deserialize)]
-struct TokenResponse {
+struct Answer {
     #[serde(default)]
     token: Option<String>,
     #[serde(default)]
     access_token: Option<String>,
+    /// Seconds; a number, or (managed identity endpoints) a string holding one.
     #[serde(default)]
     expires_in: Option<serde_json::Value>,
+    /// Unix seconds, when `expires_in` is absent (App Service).
+    #[serde(default)]
+    expires_on: Option<serde_json::Value>,
     #[serde(default)]
     issued_at: Option<String>,
 }
 
-/// Parses a token server's answer; `now` is used when `issued_at` is absent or unreadable.
+/// The registry dialect of [`parse_answer`].
 pub fn parse_response(body: &[u8], now: i64) -> Result<Token, String> {
-    // serde's message quotes values (a bare JSON string, which could be a token): keep only
-    // the kind of problem and its position.
-    let r: TokenResponse = serde_json::from_slice(body)
+    parse_answer(body, now, &REGISTRY)
+}
+
+/// Parses a token endpoint's answer. The error says what was wrong, never what was there:
+/// serde's own message quotes values (a bare JSON string could be a token), so only the kind
+/// of problem and its position are kept.
+pub fn parse_answer(body: &[u8], now: i64, dialect: &Dialect) -> Result<Token, String> {
+    let answer: Answer = serde_json::from_slice(body)
         .map_err(|e| format!("answered invalid JSON ({})", describe_json(&e)))?;
-    // A non-empty access_token wins over token (the spec's rule).
-    let token = r
+    let token = answer
         .access_token
         .filter(|t| !t.is_empty())
-        .or(r.token.filter(|t| !t.is_empty()))
+        .or(answer
+            .token
+            .filter(|t| dialect.token_field && !t.is_empty()))
         .ok_or("answered without a token")?;
-    if token.contains(['\r', '\n']) || token.chars().any(char::is_control) {
+    if !is_header_safe(&token) {
         return Err("answered a token with control characters".into());
     }
-    let lifetime = match r.expires_in {
-        Some(serde_json::Value::Number(n)) => n
-            .as_i64()
-            .or_else(|| n.as_f64().map(|f| f as i64))
-            .unwrap_or(DEFAULT_EXPIRES_IN),
-        _ => DEFAULT_EXPIRES_IN,
-    };
-    let lifetime = if lifetime <= 0 {
-        DEFAULT_EXPIRES_IN
-    } else {
-        lifetime.min(86400 * 365)
-    };
-    let issued = r
+    let lifetime = answer
+        .expires_in
+        .as_ref()
+        .and_then(seconds)
+        .or_else(|| {
+            answer
+                .expires_on
+                .as_ref()
+                .and_then(seconds)
+                // A far-past `expires_on` (i64::MIN, or -1e300 cast) must not wrap to a future.
+                .map(|on| on.saturating_sub(now))
+        })
+        .filter(|l| *l > 0)
+        .unwrap_or(DEFAULT_LIFETIME)
+        .min(dialect.max_lifetime);
+    let issued = answer
         .issued_at
         .as_deref()
         .and_then(parse_rfc3339)
@@ -72,6 +106,41 @@ pub fn parse_response(body: &[u8], now: i64) -> Result<Token, String> {
         token: Secret::new(token),
         expires: issued + lifetime - safety_margin(lifetime),
     })
+}
+
+/// Whether a value can go into an HTTP header as it is: no control characters (CR and LF
+/// would split the header; the others are refused by HTTP stacks).
+pub fn is_header_safe(value: &str) -> bool {
+    !value.chars().any(char::is_control)
+}
+
+/// Seconds: a number, or a string holding one.
+pub fn seconds(v: &serde_json::Value) -> Option<i64> {
+    match v {
+        serde_json::Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// `(invalid_client AADSTS7000215)`: an OAuth2 error answer's code (a fixed vocabulary) and
+/// Entra's error number, for messages. Only these: a description could quote what was sent.
+pub fn error_code(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let code = v
+        .get("error")
+        .and_then(|e| e.as_str())
+        .filter(|c| c.len() <= 64 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+    let aadsts = v
+        .get("error_description")
+        .and_then(|d| d.as_str())
+        .and_then(|d| d.split(|c: char| !c.is_ascii_alphanumeric()).next())
+        .filter(|w| {
+            w.strip_prefix("AADSTS")
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        });
+    let parts: Vec<&str> = code.into_iter().chain(aadsts).collect();
+    (!parts.is_empty()).then(|| format!("({})", parts.join(" ")))
 }
 
 /// `2026-11-23T10:00:00Z`: whole seconds, UTC, as Bazel requires.
@@ -164,5 +233,79 @@ mod tests {
             Some(1_795_000_000)
         );
         assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn entra_answers_of_every_endpoint() {
+        let now = 1_000_000;
+        let p = |body: &[u8]| parse_answer(body, now, &ENTRA);
+        // Entra ID: numbers.
+        let t = p(br#"{"access_token":"a","expires_in":3599}"#).unwrap();
+        assert_eq!((t.token.expose(), t.expires), ("a", now + 3599 - 359));
+        // IMDS: strings; expires_in wins.
+        let t = p(br#"{"access_token":"a","expires_in":"600","expires_on":"99"}"#).unwrap();
+        assert_eq!(t.expires, now + 600 - 60);
+        // App Service 2019-08-01: expires_on only, epoch seconds as a string.
+        let t = p(br#"{"access_token":"a","expires_on":"1000300"}"#).unwrap();
+        assert_eq!(t.expires, now + 300 - 30);
+        assert_eq!(
+            p(br#"{"access_token":"a"}"#).unwrap().expires,
+            now + 60 - 10
+        );
+        assert_eq!(
+            p(br#"{"access_token":"a","expires_in":9999999}"#)
+                .unwrap()
+                .expires,
+            now + 86400 - 8640
+        );
+        for bad in [
+            &b"{}"[..],
+            b"nope",
+            br#"{"access_token":""}"#,
+            br#"{"token":"registry-only"}"#,
+            br#"{"access_token":"a\nb"}"#,
+        ] {
+            assert!(p(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+        for body in [
+            &br#"{"access_token": "a", "expires_in": 1, "access_token": true}"#[..],
+            br#"{"access_token": 1234567890123456789}"#,
+        ] {
+            let err = p(body).unwrap_err();
+            assert!(err.starts_with("answered invalid JSON ("), "{err}");
+            assert!(!err.contains("123456789"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_far_past_expires_on_is_no_lifetime() {
+        let now = 1_000_000;
+        for body in [
+            &br#"{"access_token":"a","expires_on":-9223372036854775808}"#[..],
+            br#"{"access_token":"a","expires_on":-1e300}"#,
+            br#"{"access_token":"a","expires_on":"-9223372036854775808"}"#,
+        ] {
+            let t = parse_answer(body, now, &ENTRA).unwrap();
+            assert_eq!(
+                t.expires,
+                now + DEFAULT_LIFETIME - safety_margin(DEFAULT_LIFETIME)
+            );
+        }
+    }
+
+    #[test]
+    fn error_codes_never_quote_descriptions() {
+        let body = br#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. s3cret"}"#;
+        assert_eq!(
+            error_code(body).as_deref(),
+            Some("(invalid_client AADSTS7000215)")
+        );
+        assert_eq!(
+            error_code(br#"{"error":"invalid_grant","error_description":"x"}"#).as_deref(),
+            Some("(invalid_grant)")
+        );
+        assert_eq!(error_code(br#"{"error":"has spaces s3cret"}"#), None);
+        assert_eq!(error_code(br#"{"error":"Bad JWT eyJhbGc"}"#), None);
+        assert_eq!(error_code(b"<html>"), None);
     }
 }

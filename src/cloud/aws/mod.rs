@@ -17,7 +17,7 @@ use crate::kernel::env::{Env, vars};
 use crate::kernel::error::{Error, Result};
 use crate::kernel::outcome::Outcome;
 use crate::kernel::secret::Secret;
-use crate::kernel::token::safety_margin;
+use crate::kernel::token::{parse_rfc3339, safety_margin};
 use crate::note;
 
 pub mod ini;
@@ -214,13 +214,6 @@ fn cached(
     Ok(fresh)
 }
 
-/// RFC 3339 (`2026-11-23T12:00:00Z`) to Unix seconds.
-fn parse_time(value: &str) -> Option<i64> {
-    time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(|t| t.unix_timestamp())
-}
-
 /// The JSON answer of the container and instance metadata endpoints and `credential_process`.
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -248,7 +241,7 @@ impl JsonCredentials {
             return Err(Error::new(format!("{source} answered empty credentials")));
         }
         let expires = match &parsed.expiration {
-            Some(t) => Some(parse_time(t).ok_or_else(|| {
+            Some(t) => Some(parse_rfc3339(t).ok_or_else(|| {
                 Error::new(format!("{source} answered an invalid Expiration {t:?}"))
             })?),
             None => None,

@@ -11,6 +11,7 @@ use super::{Credentials, JsonCredentials, ini, metadata, sso, sts};
 use crate::kernel::context::Context;
 use crate::kernel::env::vars;
 use crate::kernel::error::{Error, Result};
+use crate::kernel::files;
 use crate::kernel::outcome::Outcome;
 use crate::note;
 
@@ -85,10 +86,8 @@ fn load(ctx: &Context) -> Result<Profiles> {
     for (path, is_config) in [(&config, true), (&credentials, false)] {
         let Some(path) = path else { continue };
         files.push(path.display().to_string());
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(Error::new(format!("cannot read {}: {e}", path.display()))),
+        let Some(text) = files::read_text(path)? else {
+            continue;
         };
         for (section, keys) in ini::parse(&text) {
             // The config file names profiles `[profile x]` (and `[default]`).

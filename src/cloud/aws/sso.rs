@@ -13,6 +13,7 @@ use crate::kernel::env::vars;
 use crate::kernel::error::{Error, Result, describe_json};
 use crate::kernel::http::Request;
 use crate::kernel::secret::Secret;
+use crate::kernel::token::parse_rfc3339;
 use crate::note;
 
 /// What a profile says about its SSO role.
@@ -174,8 +175,8 @@ fn portal(ctx: &Context, region: &str) -> Result<url::Url> {
 /// RFC 3339, or the `2019-11-14T04:05:45UTC` form of older AWS CLIs.
 fn parse_expiry(value: &str) -> Option<i64> {
     match value.strip_suffix("UTC") {
-        Some(stem) => super::parse_time(&format!("{stem}Z")),
-        None => super::parse_time(value),
+        Some(stem) => parse_rfc3339(&format!("{stem}Z")),
+        None => parse_rfc3339(value),
     }
 }
 

@@ -1,13 +1,14 @@
 //! STS: `AssumeRoleWithWebIdentity` (unsigned; GitHub Actions OIDC, EKS IRSA) and `AssumeRole`
 //! (SigV4-signed with the source credentials). Both answer XML.
 
-use super::{Credentials, cached, endpoint_override, parse_time, region, sign};
+use super::{Credentials, cached, endpoint_override, region, sign};
 use crate::kernel::context::Context;
 use crate::kernel::env::vars;
 use crate::kernel::error::{Error, Result};
 use crate::kernel::http::Request;
 use crate::kernel::outcome::Outcome;
 use crate::kernel::secret::Secret;
+use crate::kernel::token::parse_rfc3339;
 use crate::note;
 
 const DEFAULT_SESSION_NAME: &str = "credential-helper";
@@ -209,7 +210,7 @@ fn parse_credentials(xml: &str, source: String) -> Result<Credentials> {
             .ok_or_else(|| Error::new(format!("answer has no {name}")))
     };
     let expiration = field("Expiration")?;
-    let expires = parse_time(&expiration)
+    let expires = parse_rfc3339(&expiration)
         .ok_or_else(|| Error::new(format!("answer has an invalid Expiration {expiration:?}")))?;
     Ok(Credentials {
         access_key_id: field("AccessKeyId")?,

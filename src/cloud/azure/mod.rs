@@ -22,12 +22,13 @@ use serde::{Deserialize, Serialize};
 use crate::kernel::cache::Cache;
 use crate::kernel::context::Context;
 use crate::kernel::env::{Env, vars};
-use crate::kernel::error::{Error, describe_json};
+use crate::kernel::error::Error;
 use crate::kernel::http::{self, Request};
 use crate::kernel::outcome::Outcome;
 use crate::kernel::process;
 use crate::kernel::secret::Secret;
-use crate::kernel::token::safety_margin;
+use crate::kernel::token::is_header_safe;
+use crate::kernel::token::{self, safety_margin};
 use crate::kernel::transport::is_loopback_host;
 use crate::note;
 
@@ -46,8 +47,6 @@ const IMDS_PROBE_TIMEOUT: Duration = Duration::from_millis(1000);
 /// How long "no metadata service here" is remembered, so that the processes of one build do
 /// not each wait for the probe.
 const IMDS_ABSENT_TTL: i64 = 60;
-/// Lifetime assumed when an answer states none (the registry token spec's default).
-const DEFAULT_LIFETIME: i64 = 60;
 /// How long an `az` that could not give a token is remembered.
 const AZURE_CLI_FAILED_TTL: i64 = 60;
 /// Entra tokens live at least an hour; an older Azure CLI's answer states the expiry only in
@@ -516,9 +515,9 @@ pub fn parse_cli_token(stdout: &[u8], now: i64) -> Result<(Secret, i64), String>
     })?;
     let token = parsed
         .access_token
-        .filter(|t| !t.is_empty() && !t.expose().chars().any(char::is_control))
+        .filter(|t| !t.is_empty() && is_header_safe(t.expose()))
         .ok_or("printed no accessToken")?;
-    let lifetime = match parsed.expires_on.as_ref().and_then(integer) {
+    let lifetime = match parsed.expires_on.as_ref().and_then(token::seconds) {
         Some(on) if on > now => (on - now).min(86400),
         Some(_) => return Err("printed an expired token".into()),
         None => CLI_LIFETIME_WITHOUT_EXPIRY,
@@ -672,88 +671,17 @@ fn read(
     let shown = http::redact_url(url);
     note!(ctx.trace, "azure: {shown} answered {}", response.status);
     if !response.is_success() {
-        let code = error_code(&response.body).map_or(String::new(), |c| format!(" {c}"));
+        let code = token::error_code(&response.body).map_or(String::new(), |c| format!(" {c}"));
         let e = Error::new(format!("{shown} answered {}{code}", response.status));
         return Outcome::Failed(match response.status {
             400 | 401 | 403 => e.hint(hint),
             _ => e,
         });
     }
-    match parse_token(&response.body, ctx.env.now()) {
-        Ok(t) => Outcome::Found(t),
+    match token::parse_answer(&response.body, ctx.env.now(), &token::ENTRA) {
+        Ok(t) => Outcome::Found((t.token, t.expires)),
         Err(why) => Outcome::Failed(Error::new(format!("{shown} {why}"))),
     }
-}
-
-#[derive(Deserialize)]
-struct TokenAnswer {
-    #[serde(default)]
-    access_token: Option<String>,
-    #[serde(default)]
-    expires_in: Option<serde_json::Value>,
-    #[serde(default)]
-    expires_on: Option<serde_json::Value>,
-}
-
-/// `{"access_token", "expires_in"}` from Entra ID; managed identity endpoints send
-/// `expires_in`/`expires_on` as strings. Returns the token and its expiry, margin applied.
-pub fn parse_token(body: &[u8], now: i64) -> Result<(Secret, i64), String> {
-    // serde's message quotes values (a bare JSON string, which could be a token): keep only
-    // the kind of problem and its position.
-    let answer: TokenAnswer = serde_json::from_slice(body)
-        .map_err(|e| format!("answered invalid JSON ({})", describe_json(&e)))?;
-    let token = answer
-        .access_token
-        .filter(|t| !t.is_empty())
-        .ok_or("answered without an access_token")?;
-    if token.chars().any(char::is_control) {
-        return Err("answered a token with control characters".into());
-    }
-    let lifetime = answer
-        .expires_in
-        .as_ref()
-        .and_then(integer)
-        .or_else(|| {
-            answer
-                .expires_on
-                .as_ref()
-                .and_then(integer)
-                // A far-past `expires_on` (i64::MIN, or -1e300 cast) must not wrap to a future.
-                .map(|on| on.saturating_sub(now))
-        })
-        .filter(|l| *l > 0)
-        .unwrap_or(DEFAULT_LIFETIME)
-        .min(86400);
-    Ok((Secret::new(token), now + lifetime - safety_margin(lifetime)))
-}
-
-/// A number, or a string holding one.
-fn integer(v: &serde_json::Value) -> Option<i64> {
-    match v {
-        serde_json::Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-/// `(invalid_client AADSTS7000215)`: the error code and the Entra error number of a failed
-/// answer. Only these: a description could quote what was sent.
-pub fn error_code(body: &[u8]) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let code = v
-        .get("error")
-        .and_then(|e| e.as_str())
-        .filter(|c| c.len() <= 64 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
-    let aadsts = v
-        .get("error_description")
-        .and_then(|d| d.as_str())
-        .and_then(|d| d.split(|c: char| !c.is_ascii_alphanumeric()).next())
-        .filter(|w| {
-            w.strip_prefix("AADSTS")
-                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-        });
-    let parts: Vec<&str> = code.into_iter().chain(aadsts).collect();
-    (!parts.is_empty()).then(|| format!("({})", parts.join(" ")))
 }
 
 /// `$AZURE_AUTHORITY_HOST` as a base URL ending in `/`: https, or http on loopback (tests).
@@ -904,82 +832,5 @@ mod tests {
             "http://127.0.0.1:8080/base/"
         );
         assert!(a("http://login.example").unwrap_err().contains("not https"));
-    }
-
-    #[test]
-    fn token_answers_of_every_endpoint() {
-        let now = 1_000_000;
-        // Entra ID: numbers.
-        let (t, exp) = parse_token(br#"{"access_token":"a","expires_in":3599}"#, now).unwrap();
-        assert_eq!((t.expose(), exp), ("a", now + 3599 - 359));
-        // IMDS: strings; expires_in wins.
-        let (_, exp) = parse_token(
-            br#"{"access_token":"a","expires_in":"600","expires_on":"99"}"#,
-            now,
-        )
-        .unwrap();
-        assert_eq!(exp, now + 600 - 60);
-        // App Service 2019-08-01: expires_on only, epoch seconds as a string.
-        let (_, exp) = parse_token(br#"{"access_token":"a","expires_on":"1000300"}"#, now).unwrap();
-        assert_eq!(exp, now + 300 - 30);
-        let (_, exp) = parse_token(br#"{"access_token":"a"}"#, now).unwrap();
-        assert_eq!(exp, now + 60 - 10);
-        for bad in [
-            &b"{}"[..],
-            b"nope",
-            br#"{"access_token":""}"#,
-            br#"{"access_token":"a\nb"}"#,
-        ] {
-            assert!(parse_token(bad, now).is_err());
-        }
-    }
-
-    #[test]
-    fn token_errors_never_quote_the_answer() {
-        let now = 1_000_000;
-        for body in [
-            &br#""eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9canary""#[..],
-            br#"{"access_token": 1234567890123456789}"#,
-            br#"{"access_token": "a", "expires_in": 1, "access_token": true}"#,
-        ] {
-            let err = parse_token(body, now).unwrap_err();
-            assert!(err.starts_with("answered invalid JSON ("), "{err}");
-            assert!(
-                !err.contains("canary") && !err.contains("123456789"),
-                "{err}"
-            );
-        }
-    }
-
-    #[test]
-    fn a_far_past_expires_on_is_no_lifetime() {
-        let now = 1_000_000;
-        for body in [
-            &br#"{"access_token":"a","expires_on":-9223372036854775808}"#[..],
-            br#"{"access_token":"a","expires_on":-1e300}"#,
-            br#"{"access_token":"a","expires_on":"-9223372036854775808"}"#,
-        ] {
-            let (_, exp) = parse_token(body, now).unwrap();
-            assert_eq!(
-                exp,
-                now + DEFAULT_LIFETIME - safety_margin(DEFAULT_LIFETIME)
-            );
-        }
-    }
-
-    #[test]
-    fn error_codes_never_quote_descriptions() {
-        let body = br#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. s3cret"}"#;
-        assert_eq!(
-            error_code(body).as_deref(),
-            Some("(invalid_client AADSTS7000215)")
-        );
-        assert_eq!(
-            error_code(br#"{"error":"invalid_request","error_description":"Identity not found"}"#)
-                .as_deref(),
-            Some("(invalid_request)")
-        );
-        assert_eq!(error_code(br#"{"error":"has spaces s3cret"}"#), None);
-        assert_eq!(error_code(b"<html>"), None);
     }
 }

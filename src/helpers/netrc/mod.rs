@@ -8,6 +8,7 @@ use serde::Deserialize;
 use crate::kernel::context::Context;
 use crate::kernel::env::vars;
 use crate::kernel::error::{Error, Result};
+use crate::kernel::files;
 use crate::kernel::protocol::Response;
 use crate::note;
 use crate::registry::Credential;
@@ -28,13 +29,9 @@ pub fn run(ctx: &Context, config: &Config, url: &url::Url) -> Result<Response> {
             None => return Ok(Response::empty()),
         },
     };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            note!(ctx.trace, "netrc: {} does not exist", path.display());
-            return Ok(Response::empty());
-        }
-        Err(e) => return Err(Error::new(format!("cannot read {}: {e}", path.display()))),
+    let Some(text) = files::read_text(&path)? else {
+        note!(ctx.trace, "netrc: {} does not exist", path.display());
+        return Ok(Response::empty());
     };
     let parsed = file::parse(&text).map_err(|why| {
         Error::new(format!(

@@ -12,22 +12,14 @@
 //! path that does not exist moves on (the same config serves a laptop and a pod); a file that
 //! exists but cannot be read or parsed is an error naming the file, never quoting it.
 
-use std::io::Read;
-use std::path::Path;
-
 use serde::Deserialize;
 
-use super::docker_config::AuthEntry;
 use super::{kubernetes, mesos, rkt};
 use crate::kernel::context::Context;
-use crate::kernel::error::Error;
 use crate::kernel::outcome::Outcome;
 use crate::note;
 use crate::registry::Sourced;
 use crate::registry::reference::Target;
-
-/// Credential files are small; anything larger is not one (and is not read into memory).
-pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -101,37 +93,6 @@ pub fn lookup(ctx: &Context, files: &[CredentialFile], target: &Target) -> Outco
             "no credential file has an entry for {}",
             target.registry
         )),
-    }
-}
-
-/// Reads a whole file of at most [`MAX_FILE_BYTES`]; a missing file is `Ok(None)`.
-pub fn read_capped(path: &Path) -> Result<Option<Vec<u8>>, Error> {
-    let cannot = |e: std::io::Error| Error::new(format!("cannot read {}: {e}", path.display()));
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(cannot(e)),
-    };
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(cannot)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(Error::new(format!(
-            "{} is larger than {} MiB, too large for a credentials file",
-            path.display(),
-            MAX_FILE_BYTES >> 20
-        )));
-    }
-    Ok(Some(bytes))
-}
-
-/// A docker-format `auths` entry as an outcome: its credential, or why it has none.
-pub fn entry_outcome(source: String, entry: &AuthEntry) -> Outcome<Sourced> {
-    match entry.credential() {
-        Ok(Some(credential)) => Outcome::Found(Sourced { credential, source }),
-        Ok(None) => Outcome::Missing(format!("{source} holds no credential")),
-        Err(why) => Outcome::Failed(Error::new(format!("{source}: {why}"))),
     }
 }
 

@@ -14,6 +14,7 @@ use super::credential_helper;
 use crate::kernel::context::Context;
 use crate::kernel::env::vars;
 use crate::kernel::error::{Error, describe_json};
+use crate::kernel::files;
 use crate::kernel::outcome::Outcome;
 use crate::kernel::secret::Secret;
 use crate::note;
@@ -47,6 +48,15 @@ pub struct AuthEntry {
 }
 
 impl AuthEntry {
+    /// This entry as a source's outcome: its credential, or why it has none.
+    pub fn outcome(&self, source: String) -> Outcome<Sourced> {
+        match self.credential() {
+            Ok(Some(credential)) => Outcome::Found(Sourced { credential, source }),
+            Ok(None) => Outcome::Missing(format!("{source} holds no credential")),
+            Err(why) => Outcome::Failed(Error::new(format!("{source}: {why}"))),
+        }
+    }
+
     /// The credential this entry holds; `Ok(None)` for an empty marker (`"host": {}`), which
     /// docker writes when a credential helper holds the secret.
     pub fn credential(&self) -> Result<Option<Credential>, String> {
@@ -136,10 +146,8 @@ fn config_path(ctx: &Context) -> Option<PathBuf> {
 
 /// Reads a JSON file of type `T`; a missing file is `Ok(None)`.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, Error> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::new(format!("cannot read {}: {e}", path.display()))),
+    let Some(bytes) = files::read_capped(path)? else {
+        return Ok(None);
     };
     // Never quote the file: it holds secrets. serde's message names only line and column.
     serde_json::from_slice(&bytes).map(Some).map_err(|e| {

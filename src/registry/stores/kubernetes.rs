@@ -18,10 +18,10 @@ use std::path::Path;
 use base64::Engine;
 use serde_json::Value;
 
-use super::credential_files::{entry_outcome, read_capped};
 use super::docker_config::{AuthEntry, DockerConfig};
 use crate::kernel::context::Context;
 use crate::kernel::error::{Error, describe_json};
+use crate::kernel::files::read_capped;
 use crate::kernel::outcome::Outcome;
 use crate::note;
 use crate::registry::Sourced;
@@ -91,7 +91,7 @@ fn from_file(path: &Path, target: &Target) -> Outcome<Sourced> {
     };
     let keys = auths.iter().map(|(k, v)| (k.as_str(), v));
     match host_match::best_match(keys, &target.registry, &target.repository) {
-        Some((key, entry)) => entry_outcome(format!("{name} auths[\"{key}\"]"), entry),
+        Some((key, entry)) => entry.outcome(format!("{name} auths[\"{key}\"]")),
         None => Outcome::Missing(format!("{name} has no entry for {}", target.registry)),
     }
 }

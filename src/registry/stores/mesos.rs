@@ -8,9 +8,9 @@ use std::path::{Component, Path};
 
 use flate2::read::MultiGzDecoder;
 
-use super::credential_files::{MAX_FILE_BYTES, entry_outcome, read_capped};
 use super::docker_config::{AuthEntry, DockerConfig, find_auth};
 use crate::kernel::error::{Error, describe_json};
+use crate::kernel::files::{MAX_FILE_BYTES, read_capped};
 use crate::kernel::outcome::Outcome;
 use crate::registry::Sourced;
 use crate::registry::reference::Target;
@@ -33,7 +33,7 @@ pub fn lookup(path: &Path, target: &Target) -> Outcome<Sourced> {
     };
     let name = format!("mesos docker archive {} {member}", path.display());
     match find_auth(&auths, target) {
-        Some((key, entry)) => entry_outcome(format!("{name} auths[\"{key}\"]"), entry),
+        Some((key, entry)) => entry.outcome(format!("{name} auths[\"{key}\"]")),
         None => Outcome::Missing(format!("{name} has no entry for {}", target.registry)),
     }
 }

@@ -19,10 +19,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::credential_files::read_capped;
 use super::docker_config::normalize_key;
 use crate::kernel::context::Context;
 use crate::kernel::error::{Error, describe_json};
+use crate::kernel::files::read_capped;
 use crate::kernel::outcome::Outcome;
 use crate::kernel::secret::Secret;
 use crate::note;
