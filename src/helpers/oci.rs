@@ -10,17 +10,16 @@ use crate::kernel::cache::Cache;
 use crate::kernel::context::Context;
 use crate::kernel::error::{Error, Result};
 use crate::kernel::http::{self, Request};
-use crate::kernel::outcome::Outcome;
 use crate::kernel::pattern::Pattern;
 use crate::kernel::protocol::Response;
 use crate::kernel::secret::Secret;
 use crate::lookup::LookupChain;
 use crate::note;
 use crate::registry::challenge::{self, Challenge};
-use crate::registry::keychains::{self, Keychain};
+use crate::registry::keychains::Keychain;
 use crate::registry::reference::{ResourceKind, Target};
-use crate::registry::stores::credential_files::{self, CredentialFile};
-use crate::registry::stores::{auth_json, docker_config, env_keychain};
+use crate::registry::sources::{BINDINGS, Sources};
+use crate::registry::stores::credential_files::CredentialFile;
 use crate::registry::token::{Exchange, Method};
 use crate::registry::{Credential, Resolved, Sourced};
 
@@ -30,19 +29,10 @@ application/vnd.oci.image.manifest.v1+json, \
 application/vnd.docker.distribution.manifest.list.v2+json, \
 application/vnd.docker.distribution.manifest.v2+json";
 
-/// Lookup-chain bindings the oci helper reads.
-pub const BINDINGS: &[&str] = &[
-    "username",
-    "password",
-    "auth",
-    "identitytoken",
-    "registrytoken",
-];
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Looked at first; bindings in [`BINDINGS`].
+    /// The entry's own sources; bindings in [`BINDINGS`].
     #[serde(default)]
     pub lookup_chain: LookupChain,
     /// Kubernetes secrets, rkt auth.d, Mesos archives; after the lookup chain, in list order.
@@ -141,7 +131,14 @@ pub fn run(ctx: &Context, plan: &Plan) -> Result<Response> {
     if let Some(ca) = &config.ca_cert_path {
         ctx.http.trust(ctx.env.expand_path(ca));
     }
-    let credential = match find_credential(ctx, plan)? {
+    let sources = Sources {
+        keychains: &config.keychains,
+        lookup_chain: &config.lookup_chain,
+        credential_files: &config.credential_files,
+        docker_config: config.parse_docker_config,
+        podman_config: config.parse_podman_config,
+    };
+    let credential = match sources.find(ctx, target)? {
         Some(Resolved::Authorization {
             value,
             expires,
@@ -399,145 +396,5 @@ fn ping(ctx: &Context, target: &Target) -> Result<Auth> {
             "registry {} answered 401 without a Bearer or Basic challenge",
             target.registry
         ))),
-    }
-}
-
-/// The first credential found: the environment keychain, active cloud keychains, the lookup
-/// chain and credential files (explicit entry config), docker config, then podman auth.json
-/// (imgpkg's order: environment, then IaaS, then files). A broken source is an error only if
-/// no later source has a credential; a broken environment keychain (a misspelt variable)
-/// always is.
-fn find_credential(ctx: &Context, plan: &Plan) -> Result<Option<Resolved>> {
-    let Plan { target, config } = plan;
-    if let Some(s) = env_keychain::lookup(&ctx.env, target)? {
-        return Ok(Some(Resolved::Credential(s)));
-    }
-    let mut failures: Vec<Error> = Vec::new();
-    for keychain in keychains::active(&config.keychains, &ctx.env)? {
-        if keychain.applies_to(target) {
-            let name = format!("{} keychain", keychain.name());
-            let outcome = keychain.lookup(ctx, target);
-            if let Some(r) = consider(ctx, &mut failures, &name, outcome) {
-                return Ok(Some(r));
-            }
-        }
-    }
-    let credential = Resolved::Credential;
-    if !config.lookup_chain.is_empty() {
-        let outcome = from_lookup_chain(ctx, &config.lookup_chain).map(credential);
-        if let Some(r) = consider(ctx, &mut failures, "lookup_chain", outcome) {
-            return Ok(Some(r));
-        }
-    }
-    if !config.credential_files.is_empty() {
-        let outcome =
-            credential_files::lookup(ctx, &config.credential_files, target).map(credential);
-        if let Some(r) = consider(ctx, &mut failures, "credential_files", outcome) {
-            return Ok(Some(r));
-        }
-    }
-    if config.parse_docker_config {
-        let outcome = docker_config::lookup(ctx, target).map(credential);
-        if let Some(r) = consider(ctx, &mut failures, "docker config", outcome) {
-            return Ok(Some(r));
-        }
-    }
-    if config.parse_podman_config {
-        let outcome = auth_json::lookup(ctx, target).map(credential);
-        if let Some(r) = consider(ctx, &mut failures, "podman auth.json", outcome) {
-            return Ok(Some(r));
-        }
-    }
-    match failures.into_iter().next() {
-        Some(e) => Err(e.context(format!("no credential for {}", target.registry))),
-        None => Ok(None),
-    }
-}
-
-/// Logs one source's outcome; keeps a failure for later, returns a find.
-fn consider<T>(
-    ctx: &Context,
-    failures: &mut Vec<Error>,
-    name: &str,
-    outcome: Outcome<T>,
-) -> Option<T> {
-    match outcome {
-        Outcome::Found(found) => return Some(found),
-        Outcome::Missing(why) => note!(ctx.trace, "{name}: {why}"),
-        Outcome::Failed(e) => {
-            note!(ctx.trace, "{name}: error: {e}");
-            failures.push(e);
-        }
-    }
-    None
-}
-
-fn from_lookup_chain(ctx: &Context, chain: &LookupChain) -> Outcome<Sourced> {
-    let mut failures = Vec::new();
-    let mut get = |binding: &str| match chain.lookup(ctx, binding) {
-        Ok(found) => Some(found),
-        Err(nf) => {
-            failures.extend(nf.failures);
-            None
-        }
-    };
-    let found = |credential, source: &str| {
-        Outcome::Found(Sourced {
-            credential,
-            source: format!("lookup_chain {source}"),
-        })
-    };
-    if chain.has_binding("registrytoken")
-        && let Some(f) = get("registrytoken")
-    {
-        return found(Credential::RegistryToken(f.secret), &f.source);
-    }
-    let username = if chain.has_binding("username") {
-        get("username")
-    } else {
-        None
-    };
-    if chain.has_binding("identitytoken")
-        && let Some(f) = get("identitytoken")
-    {
-        let username = username.map(|u| u.secret.expose().to_string());
-        return found(
-            Credential::IdentityToken {
-                username,
-                token: f.secret,
-            },
-            &f.source,
-        );
-    }
-    if chain.has_binding("auth")
-        && let Some(f) = get("auth")
-    {
-        return match Credential::from_auth(&f.secret) {
-            Ok(c) => found(c, &f.source),
-            Err(why) => {
-                Outcome::Failed(Error::new(format!("lookup_chain {}: auth {why}", f.source)))
-            }
-        };
-    }
-    if chain.has_binding("password")
-        && let Some(p) = get("password")
-    {
-        return match username {
-            Some(u) => found(
-                Credential::from_user_password(u.secret.expose(), p.secret),
-                &format!("{} and {}", u.source, p.source),
-            ),
-            None => Outcome::Failed(
-                Error::new(format!(
-                    "lookup_chain found a password ({}) but no username",
-                    p.source
-                ))
-                .hint("add a source with \"binding\": \"username\""),
-            ),
-        };
-    }
-    match failures.into_iter().next() {
-        Some(e) => Outcome::Failed(e),
-        None => Outcome::Missing("nothing found".into()),
     }
 }

@@ -40,7 +40,7 @@ pub fn read_at_most(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, Error> {
     let meta = file.metadata().map_err(cannot)?;
     if !meta.is_file() {
         return Err(Error::new(format!(
-            "{} is not a regular file",
+            "cannot read {}: not a regular file",
             path.display()
         )));
     }

@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use crate::kernel::context::Context;
 use crate::kernel::error::Error;
-use crate::kernel::outcome::Outcome;
+use crate::kernel::outcome::{Chain, Outcome};
 use crate::kernel::secret::Secret;
 use crate::note;
 
@@ -138,25 +138,26 @@ impl LookupChain {
 
     /// Looks `binding` up through the sources that provide it, in order.
     pub fn lookup(&self, ctx: &Context, binding: &str) -> Result<Found, NotFound> {
-        let mut not_found = NotFound::default();
+        let mut chain = Chain::new(&ctx.trace);
+        let mut tried = Vec::new();
         for source in self.0.iter().filter(|s| s.binding() == binding) {
             let what = source.describe();
-            not_found.tried.push(what.clone());
-            match source.fetch(ctx) {
-                Outcome::Found(secret) => {
-                    note!(ctx.trace, "lookup {binding}: {what}: found");
-                    return Ok(Found {
-                        secret,
-                        source: what,
-                    });
-                }
-                Outcome::Missing(why) => note!(ctx.trace, "lookup {binding}: {what}: {why}"),
-                Outcome::Failed(e) => {
-                    note!(ctx.trace, "lookup {binding}: {what}: error: {e}");
-                    not_found.failures.push(e.context(&what));
-                }
+            tried.push(what.clone());
+            let outcome = match source.fetch(ctx) {
+                Outcome::Failed(e) => Outcome::Failed(e.context(&what)),
+                other => other,
+            };
+            if let Some(secret) = chain.consider(&format!("lookup {binding}: {what}"), outcome) {
+                note!(ctx.trace, "lookup {binding}: {what}: found");
+                return Ok(Found {
+                    secret,
+                    source: what,
+                });
             }
         }
-        Err(not_found)
+        Err(NotFound {
+            tried,
+            failures: chain.into_failures(),
+        })
     }
 }

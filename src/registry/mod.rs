@@ -9,6 +9,7 @@ pub mod challenge;
 pub mod host_match;
 pub mod keychains;
 pub mod reference;
+pub mod sources;
 pub mod stores;
 pub mod token;
 

@@ -16,8 +16,7 @@ use serde::Deserialize;
 
 use super::{kubernetes, mesos, rkt};
 use crate::kernel::context::Context;
-use crate::kernel::outcome::Outcome;
-use crate::note;
+use crate::kernel::outcome::{Chain, Outcome};
 use crate::registry::Sourced;
 use crate::registry::reference::Target;
 
@@ -68,7 +67,7 @@ impl CredentialFile {
 /// Looks the registry up in each file in turn. A broken file is reported only if no later file
 /// has a credential, as with the other sources.
 pub fn lookup(ctx: &Context, files: &[CredentialFile], target: &Target) -> Outcome<Sourced> {
-    let mut failures = Vec::new();
+    let mut chain = Chain::new(&ctx.trace);
     for file in files {
         let path = file.path.as_deref().map(|p| ctx.env.expand_path(p));
         let outcome = match (file.format, &path) {
@@ -78,16 +77,11 @@ pub fn lookup(ctx: &Context, files: &[CredentialFile], target: &Target) -> Outco
             // Refused when the config was loaded.
             (format, None) => Outcome::Missing(format!("{} without a path", format.name())),
         };
-        match outcome {
-            Outcome::Found(s) => return Outcome::Found(s),
-            Outcome::Missing(why) => note!(ctx.trace, "credential_files: {why}"),
-            Outcome::Failed(e) => {
-                note!(ctx.trace, "credential_files: error: {e}");
-                failures.push(e);
-            }
+        if let Some(found) = chain.consider("credential_files", outcome) {
+            return Outcome::Found(found);
         }
     }
-    match failures.into_iter().next() {
+    match chain.first_failure() {
         Some(e) => Outcome::Failed(e),
         None => Outcome::Missing(format!(
             "no credential file has an entry for {}",
