@@ -73,10 +73,9 @@ impl<'c> Sources<'c> {
         let mut chain = Chain::new(&ctx.trace);
         for source in self.order(ctx, target)? {
             let found = match source {
-                Source::Environment => match env_keychain::lookup(&ctx.env, target)? {
-                    Some(s) => Some(Resolved::Credential(s)),
-                    None => None,
-                },
+                Source::Environment => {
+                    env_keychain::lookup(&ctx.env, target)?.map(Resolved::Credential)
+                }
                 Source::Keychain(keychain) => {
                     let name = format!("{} keychain", keychain.name());
                     chain.consider(&name, keychain.lookup(ctx, target))
