@@ -237,20 +237,27 @@ impl Env {
 
     /// Finds an executable by name on `$PATH`.
     pub fn which(&self, name: &str) -> Option<PathBuf> {
-        use std::os::unix::fs::PermissionsExt;
         let path = self.var(vars::PATH)?;
         std::env::split_paths(path)
             .map(|dir| dir.join(name))
-            .find(|p| {
-                p.metadata()
-                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-            })
+            .find(|p| p.metadata().is_ok_and(|m| is_executable(&m)))
     }
 
     /// The environment for a child process: exactly this snapshot's variables.
     pub fn vars(&self) -> &BTreeMap<String, String> {
         &self.vars
     }
+}
+
+#[cfg(unix)]
+fn is_executable(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.is_file() && meta.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn is_executable(meta: &std::fs::Metadata) -> bool {
+    meta.is_file()
 }
 
 #[cfg(test)]
