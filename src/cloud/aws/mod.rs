@@ -249,7 +249,8 @@ impl JsonCredentials {
         }
         let expires = match &parsed.expiration {
             Some(t) => Some(parse_time(t).ok_or_else(|| {
-                Error::new(format!("{source} answered an invalid Expiration {t:?}"))
+                // Not quoted: it is a child's or a server's output.
+                Error::new(format!("{source} answered an invalid Expiration"))
             })?),
             None => None,
         };
