@@ -17,7 +17,10 @@ const CANARY: &str = "CANARY-deadline-5e1d-do-not-print";
 
 /// A leaky helper: the canary on stdout and stderr (as a `set -x` trace would), then failure.
 fn leaky(exit: u8) -> String {
-    format!("set -x\nsecret={CANARY}\necho \"$secret\"\necho \"token: $secret\" >&2\nexit {exit}")
+    format!(
+        "set -x\nsecret={CANARY}\necho \"$secret\"\n{{ set +x; }} 2>/dev/null\n\
+         echo \"token: $secret\" >&2\nexit {exit}"
+    )
 }
 
 fn assert_no_canary(what: &str, out: &crate::support::Answer) {
@@ -111,6 +114,40 @@ fn a_failing_gcloud_is_never_quoted() {
         let explained = bazel.run(&["explain", gcs], None);
         assert_eq!(explained.status, Some(1), "{explained}");
         assert_no_canary("explain", &explained);
+    }
+}
+
+#[test]
+fn a_failing_credential_process_or_az_is_never_quoted() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_port = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let ecr = "https://123456789012.dkr.ecr.us-west-2.amazonaws.com/v2/team/app/manifests/v1";
+    let blob = "https://acct.blob.core.windows.net/bazel-cache/ac/0123";
+    for exit in [1, 0] {
+        let mut bazel = Bazel::new();
+        bazel.script("leaky", &leaky(exit));
+        bazel.script("az", &leaky(exit));
+        let aws_config = bazel.write("aws-config", "[default]\ncredential_process = leaky\n");
+        bazel
+            .env("CREDENTIAL_HELPER_ACTIVE_KEYCHAINS", "ecr")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", &aws_config)
+            .env("AZURE_POD_IDENTITY_AUTHORITY_HOST", &closed_port);
+        for uri in [ecr, blob] {
+            let out = bazel.get(uri);
+            out.failure();
+            assert_no_canary(&format!("get {uri}, exit {exit}"), &out);
+            let explained = bazel.run(&["explain", uri], None);
+            assert_eq!(explained.status, Some(1), "{explained}");
+            assert_no_canary(&format!("explain {uri}, exit {exit}"), &explained);
+            let ran = if uri == ecr {
+                "credential_process"
+            } else {
+                "az account"
+            };
+            assert!(explained.stdout.contains(ran), "{explained}");
+        }
     }
 }
 
