@@ -7,6 +7,7 @@ use std::io::{Read, Write};
 use crate::config::Config;
 use crate::helpers;
 use crate::kernel::context::Context;
+use crate::kernel::deadline::Deadline;
 use crate::kernel::env::{Env, vars};
 use crate::kernel::error::{Error, Result};
 use crate::kernel::protocol::{Request, Response};
@@ -43,6 +44,8 @@ pub fn main(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> i32 {
+    // The call's clock starts with the process, before stdin is read.
+    let deadline = Deadline::start();
     let command = args.get(1).map(String::as_str);
     let rest = args.get(2..).unwrap_or_default();
     match command {
@@ -67,7 +70,7 @@ pub fn main(
             } else {
                 Trace::silent()
             };
-            let ctx = Context::new(env, trace);
+            let ctx = Context::within(env, trace, deadline);
             match get(&ctx, stdin) {
                 Ok(response) => {
                     for line in response.redacted_lines() {
@@ -89,7 +92,7 @@ pub fn main(
             }
         }
         Some("explain") => match rest {
-            [uri] => explain(env, uri, stdout),
+            [uri] => explain(env, deadline, uri, stdout),
             _ => usage_error(stderr, "`explain` takes one URL"),
         },
         Some("check-config") => match rest {
@@ -177,8 +180,8 @@ pub fn answer(ctx: &Context, url: &url::Url) -> Result<Response> {
 
 /// `explain <url>`: runs what `get` would, recording every decision, and prints them for a
 /// person with secrets redacted. Exit 0 exactly when `get` would succeed.
-fn explain(env: Env, uri: &str, stdout: &mut dyn Write) -> i32 {
-    let ctx = Context::new(env, Trace::recording());
+fn explain(env: Env, deadline: Deadline, uri: &str, stdout: &mut dyn Write) -> i32 {
+    let ctx = Context::within(env, Trace::recording(), deadline);
     let result = Request {
         uri: uri.to_string(),
     }

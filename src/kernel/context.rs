@@ -1,6 +1,8 @@
-//! What every helper is handed: the environment, the trace and the (lazy) HTTP client.
+//! What every helper is handed: the environment, the trace, the call's deadline and the
+//! (lazy) HTTP client.
 
 use crate::kernel::cache::Cache;
+use crate::kernel::deadline::Deadline;
 use crate::kernel::env::Env;
 use crate::kernel::http::Http;
 use crate::kernel::trace::Trace;
@@ -8,18 +10,27 @@ use crate::kernel::trace::Trace;
 pub struct Context {
     pub env: Env,
     pub trace: Trace,
+    /// The whole call's; every child process and request is cut to it.
+    pub deadline: Deadline,
     pub http: Http,
     /// `None` when disabled.
     pub cache: Option<Cache>,
 }
 
 impl Context {
+    /// A call whose deadline starts now.
     pub fn new(env: Env, trace: Trace) -> Context {
-        let http = Http::new(&env);
+        Context::within(env, trace, Deadline::start())
+    }
+
+    /// A call bounded by `deadline`, created when the command started.
+    pub fn within(env: Env, trace: Trace, deadline: Deadline) -> Context {
+        let http = Http::new(&env, deadline);
         let cache = Cache::from_env(&env);
         Context {
             env,
             trace,
+            deadline,
             http,
             cache,
         }

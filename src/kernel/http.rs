@@ -5,14 +5,16 @@
 //! happens until a helper actually sends a request. Plain `http` (loopback registries, the
 //! cloud metadata services) gets its own client without TLS roots.
 //!
-//! Every request has connect and total timeouts bounded by a process-wide deadline well under
-//! Bazel's 10 s, follows no redirects (a redirect could carry credentials to another host),
+//! Every request has connect and total timeouts cut to the call's deadline (which also bounds
+//! name resolution: reqwest's timeouts cover the resolver, and the runtime is shut down without
+//! waiting for a resolver thread still blocked in `getaddrinfo`), follows no redirects (a redirect could carry credentials to another host),
 //! reads at most [`MAX_BODY`] bytes, and is retried at most once on a transient failure.
 
 use std::cell::{OnceCell, RefCell};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::kernel::deadline::Deadline;
 use crate::kernel::env::{Env, vars};
 use crate::kernel::error::{Error, Result};
 use crate::kernel::secret::Secret;
@@ -22,12 +24,10 @@ pub const MAX_BODY: usize = 1024 * 1024;
 /// Default total time for one request.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(4);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-/// All network work of one process ends by then, leaving Bazel's 10 s untouched.
-const PROCESS_BUDGET: Duration = Duration::from_millis(8500);
 
 pub struct Http {
     timeout: Duration,
-    deadline: Instant,
+    deadline: Deadline,
     proxies: Proxies,
     ca_certs: RefCell<Vec<PathBuf>>,
     runtime: OnceCell<tokio::runtime::Runtime>,
@@ -142,7 +142,7 @@ impl Response {
 }
 
 impl Http {
-    pub fn new(env: &Env) -> Http {
+    pub fn new(env: &Env, deadline: Deadline) -> Http {
         let timeout = env
             .var(vars::HTTP_TIMEOUT_MS)
             .and_then(|v| v.parse::<u64>().ok())
@@ -159,7 +159,7 @@ impl Http {
         }
         Http {
             timeout,
-            deadline: Instant::now() + PROCESS_BUDGET,
+            deadline,
             proxies: Proxies {
                 https: pick("HTTPS_PROXY", "https_proxy"),
                 http: pick("HTTP_PROXY", "http_proxy"),
@@ -285,7 +285,7 @@ impl Http {
             Ok(r) => r.status == 429 || r.status >= 500,
             Err(e) => e.transient,
         };
-        let remaining = self.deadline.saturating_duration_since(Instant::now());
+        let remaining = self.deadline.remaining();
         if transient && remaining > Duration::from_millis(1000) {
             std::thread::sleep(Duration::from_millis(100));
             return self.send_once(req).map_err(|e| e.error);
@@ -295,7 +295,7 @@ impl Http {
 
     fn send_once(&self, req: &Request) -> Result<Response, SendError> {
         let (runtime, client) = self.client_for(&req.url).map_err(SendError::fatal)?;
-        let remaining = self.deadline.saturating_duration_since(Instant::now());
+        let remaining = self.deadline.remaining();
         if remaining.is_zero() {
             return Err(SendError::fatal(Error::new(
                 "out of time for network requests",
@@ -369,6 +369,17 @@ impl Http {
                 body,
             })
         })
+    }
+}
+
+impl Drop for Http {
+    /// Dropping a runtime waits for its blocking threads, and a resolver thread stuck in
+    /// `getaddrinfo` (a DNS server that drops queries) would hold the process seconds past the
+    /// deadline after its request timed out. Such a thread holds nothing of ours: let it go.
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
     }
 }
 

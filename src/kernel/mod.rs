@@ -4,6 +4,7 @@
 
 pub mod cache;
 pub mod context;
+pub mod deadline;
 pub mod digest;
 pub mod env;
 pub mod error;

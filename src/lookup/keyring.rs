@@ -39,8 +39,8 @@ pub fn fetch(ctx: &Context, service: &str, account: Option<&str>) -> Outcome {
     let Some(program) = ctx.env.which(tool) else {
         return Outcome::Failed(Error::new(format!("{tool} is not on PATH")));
     };
-    match process::run(&ctx.env, &program, &args, b"", process::DEFAULT_TIMEOUT) {
-        Ok(out) if out.success => {
+    match process::run(ctx, tool, &program, &args, b"", process::DEFAULT_TIMEOUT) {
+        Ok(out) if out.success() => {
             let value = String::from_utf8_lossy(&out.stdout).trim().to_string();
             if value.is_empty() {
                 Outcome::Missing("no entry".into())

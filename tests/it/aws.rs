@@ -378,7 +378,7 @@ echo '{{"Version": 1, "AccessKeyId": "AKIDPROCESS", "SecretAccessKey": "process-
     bazel.env("CREDENTIAL_HELPER_CACHE", "off");
     let err = bazel.get(ECR_URI).failure();
     assert!(
-        err.contains("credential_process") && err.contains("code 3"),
+        err.contains("credential_process failed with exit status 3"),
         "{err}"
     );
 }

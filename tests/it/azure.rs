@@ -273,7 +273,7 @@ echo '{{"accessToken": "cli-token", "expiresOn": "2026-11-23 14:00:00.000000", "
     bazel.env("AZURE_TENANT_ID", TENANT);
     let out = bazel.get(BLOB).failure();
     assert!(
-        out.contains("az account get-access-token exited with code 2"),
+        out.contains("az account get-access-token failed with exit status 2"),
         "{out}"
     );
     assert!(

@@ -450,7 +450,11 @@ fn metadata_server_with_flavor_header_and_scopes() {
         .env("GCE_METADATA_HOST", metadata.addr().to_string())
         .env("NO_GCE_CHECK", "true");
     let err = bazel.get(GCS_URL).failure();
-    assert!(err.contains("no credentialed accounts"), "{err}");
+    assert!(
+        err.contains("gcloud config config-helper failed with exit status 1")
+            && !err.contains("no credentialed accounts"),
+        "{err}"
+    );
     assert_eq!(metadata.count(), 1);
 
     // A metadata server that refuses is reported, with its status.

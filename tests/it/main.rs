@@ -5,6 +5,7 @@ mod azure;
 mod cache;
 mod core;
 mod credential_files;
+mod deadline;
 mod fuzz_regressions;
 mod google;
 mod helpers;

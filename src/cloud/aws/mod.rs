@@ -242,7 +242,8 @@ impl JsonCredentials {
         }
         let expires = match &parsed.expiration {
             Some(t) => Some(parse_rfc3339(t).ok_or_else(|| {
-                Error::new(format!("{source} answered an invalid Expiration {t:?}"))
+                // Not quoted: it is a child's or a server's output.
+                Error::new(format!("{source} answered an invalid Expiration"))
             })?),
             None => None,
         };

@@ -252,20 +252,21 @@ fn credential_source(ctx: &Context, name: &str) -> Result<Credentials> {
 /// Runs the command through `sh -c` (as the AWS CLI does on Unix) and reads its JSON.
 fn credential_process(ctx: &Context, command: &str, source: String) -> Result<Credentials> {
     note!(ctx.trace, "aws: running credential_process");
+    // Named by what it is, not by the command: that is a config value.
     let output = crate::kernel::process::run(
-        &ctx.env,
+        ctx,
+        "credential_process",
         std::path::Path::new("/bin/sh"),
         &["-c", command],
         b"",
         PROCESS_TIMEOUT,
     )
     .map_err(|e| e.context(&source))?;
-    if !output.success {
-        let code = output
-            .code
-            .map_or("a signal".to_string(), |c| format!("code {c}"));
-        return Err(Error::new(format!("{source} exited with {code}"))
-            .hint("run the command by hand to see its error"));
+    if !output.success() {
+        return Err(output
+            .failure()
+            .hint("run the command by hand to see its error")
+            .context(&source));
     }
     #[derive(serde::Deserialize)]
     struct Version {

@@ -471,21 +471,15 @@ fn azure_cli(
         args.extend(["--tenant", tenant]);
     }
     note!(ctx.trace, "azure: running az account get-access-token");
-    let out = match process::run(&ctx.env, program, &args, b"", process::DEFAULT_TIMEOUT) {
+    let label = "az account get-access-token";
+    let out = match process::run(ctx, label, program, &args, b"", process::DEFAULT_TIMEOUT) {
         Ok(out) => out,
         Err(e) => return Outcome::Failed(e),
     };
-    if !out.success {
-        return Outcome::Failed(
-            Error::new(format!(
-                "az account get-access-token exited with {}",
-                out.code
-                    .map_or("a signal".to_string(), |c| format!("code {c}"))
-            ))
-            .hint(
-                "run `az login`, or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET",
-            ),
-        );
+    if !out.success() {
+        return Outcome::Failed(out.failure().hint(
+            "run `az login`, or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET",
+        ));
     }
     match parse_cli_token(&out.stdout, ctx.env.now()) {
         Ok(t) => Outcome::Found(t),

@@ -542,26 +542,17 @@ fn gcloud(ctx: &Context, scope: &str) -> Outcome<AccessToken> {
     found_or_failed(cached(ctx, &key, what.to_string(), || {
         note!(ctx.trace, "google: running {what}");
         let out = process::run(
-            &ctx.env,
+            ctx,
+            what,
             &program,
             &["config", "config-helper", "--format=json(credential)"],
             b"",
             process::DEFAULT_TIMEOUT,
         )?;
-        if !out.success {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            let last = stderr
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("");
-            let last: String = last.trim().chars().take(200).collect();
-            return Err(Error::new(format!(
-                "{what} exited with {}: {last}",
-                out.code
-                    .map_or("a signal".to_string(), |c| format!("code {c}"))
-            ))
-            .hint("run `gcloud auth login`, or set GOOGLE_APPLICATION_CREDENTIALS"));
+        if !out.success() {
+            return Err(out.failure().hint(
+                "run `gcloud config config-helper` by hand to see why; `gcloud auth login` logs in, or set GOOGLE_APPLICATION_CREDENTIALS",
+            ));
         }
         parse_config_helper(&out.stdout, ctx.env.now())
             .map_err(|why| Error::new(format!("{what} {why}")))

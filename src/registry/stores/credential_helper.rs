@@ -31,8 +31,10 @@ pub fn get(ctx: &Context, name: &str, server_url: &str) -> Outcome<Credential> {
                 .hint("install it, or remove the entry from docker's config.json"),
         );
     };
+    let label = format!("{program_name} get");
     let out = match process::run(
-        &ctx.env,
+        ctx,
+        &label,
         &program,
         &["get"],
         server_url.as_bytes(),
@@ -41,26 +43,15 @@ pub fn get(ctx: &Context, name: &str, server_url: &str) -> Outcome<Credential> {
         Ok(out) => out,
         Err(e) => return Outcome::Failed(e),
     };
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    if !out.success {
-        // The protocol puts the error message on stdout.
-        if stdout.contains("credentials not found") {
+    if !out.success() {
+        // The protocol's "not found" is a fixed text on stdout; any other failure is reported
+        // by status only, since its output may hold a secret.
+        if String::from_utf8_lossy(&out.stdout).contains("credentials not found") {
             return Outcome::Missing(format!(
                 "{program_name} has no credentials for {server_url}"
             ));
         }
-        let first_line = stdout
-            .lines()
-            .chain(String::from_utf8_lossy(&out.stderr).lines())
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("")
-            .chars()
-            .take(200)
-            .collect::<String>();
-        return Outcome::Failed(Error::new(format!(
-            "{program_name} get failed (exit {}): {first_line}",
-            out.code.map_or("signal".into(), |c| c.to_string())
-        )));
+        return Outcome::Failed(out.failure());
     }
     let answer: HelperAnswer = match serde_json::from_slice(&out.stdout) {
         Ok(a) => a,

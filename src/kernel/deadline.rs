@@ -1,0 +1,65 @@
+//! The call's one deadline: created when the command starts, held by the `Context`, and
+//! consulted by every child process and every network request, so a `get` ends (the process
+//! exits) before Bazel's 10 s `--credential_helper_timeout` whatever its children, resolver
+//! and servers do.
+
+use std::time::{Duration, Instant};
+
+/// All work of one call ends by then, leaving Bazel's 10 s (and the time to write the answer
+/// and exit) untouched.
+pub const CALL_BUDGET: Duration = Duration::from_millis(8500);
+
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline {
+    end: Instant,
+}
+
+impl Deadline {
+    /// A call starting now, with the whole [`CALL_BUDGET`].
+    pub fn start() -> Deadline {
+        Deadline::after(CALL_BUDGET)
+    }
+
+    pub fn after(budget: Duration) -> Deadline {
+        Deadline {
+            end: Instant::now() + budget,
+        }
+    }
+
+    /// Time left; zero once passed.
+    pub fn remaining(&self) -> Duration {
+        self.end.saturating_duration_since(Instant::now())
+    }
+
+    /// A step's own limit, cut to the time left.
+    pub fn limit(&self, own: Duration) -> Duration {
+        own.min(self.remaining())
+    }
+
+    pub fn passed(&self) -> bool {
+        self.remaining().is_zero()
+    }
+
+    pub fn instant(&self) -> Instant {
+        self.end
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_are_cut_to_the_time_left() {
+        let d = Deadline::after(Duration::from_millis(200));
+        assert!(d.limit(Duration::from_secs(5)) <= Duration::from_millis(200));
+        assert_eq!(
+            d.limit(Duration::from_millis(10)),
+            Duration::from_millis(10)
+        );
+        assert!(!d.passed());
+        let gone = Deadline::after(Duration::ZERO);
+        assert!(gone.passed());
+        assert_eq!(gone.limit(Duration::from_secs(1)), Duration::ZERO);
+    }
+}
