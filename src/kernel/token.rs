@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use crate::kernel::error::describe_json;
-use crate::kernel::secret::Secret;
+use crate::kernel::secret::{Secret, has_control_character};
 
 /// Token lifetime when the server does not say (the spec's default).
 const DEFAULT_EXPIRES_IN: i64 = 60;
@@ -46,7 +46,7 @@ pub fn parse_response(body: &[u8], now: i64) -> Result<Token, String> {
         .filter(|t| !t.is_empty())
         .or(r.token.filter(|t| !t.is_empty()))
         .ok_or("answered without a token")?;
-    if token.contains(['\r', '\n']) || token.chars().any(char::is_control) {
+    if has_control_character(&token) {
         return Err("answered a token with control characters".into());
     }
     let lifetime = match r.expires_in {

@@ -26,9 +26,9 @@ use crate::kernel::error::{Error, describe_json};
 use crate::kernel::http::{self, Request};
 use crate::kernel::outcome::Outcome;
 use crate::kernel::process;
-use crate::kernel::secret::Secret;
+use crate::kernel::secret::{Secret, has_control_character};
 use crate::kernel::token::safety_margin;
-use crate::kernel::transport::is_loopback_host;
+use crate::kernel::transport::require_secure;
 use crate::note;
 
 /// Azure Resource Manager: the audience ACR's `/oauth2/exchange` accepts.
@@ -516,7 +516,7 @@ pub fn parse_cli_token(stdout: &[u8], now: i64) -> Result<(Secret, i64), String>
     })?;
     let token = parsed
         .access_token
-        .filter(|t| !t.is_empty() && !t.expose().chars().any(char::is_control))
+        .filter(|t| !t.is_empty() && !has_control_character(t.expose()))
         .ok_or("printed no accessToken")?;
     let lifetime = match parsed.expires_on.as_ref().and_then(integer) {
         Some(on) if on > now => (on - now).min(86400),
@@ -706,7 +706,7 @@ pub fn parse_token(body: &[u8], now: i64) -> Result<(Secret, i64), String> {
         .access_token
         .filter(|t| !t.is_empty())
         .ok_or("answered without an access_token")?;
-    if token.chars().any(char::is_control) {
+    if has_control_character(&token) {
         return Err("answered a token with control characters".into());
     }
     let lifetime = answer
@@ -766,16 +766,12 @@ fn authority(env: &Env) -> Result<url::Url, Error> {
     } else {
         format!("https://{raw}")
     };
-    let mut url = url::Url::parse(&with_scheme).map_err(|e| {
-        Error::new(format!(
-            "{} {raw:?} is not a URL ({e})",
-            vars::AZURE_AUTHORITY_HOST
-        ))
-    })?;
-    let loopback = url.host_str().is_some_and(is_loopback_host);
-    if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+    // The value is not quoted: it may carry userinfo.
+    let mut url = url::Url::parse(&with_scheme)
+        .map_err(|e| Error::new(format!("{} is not a URL ({e})", vars::AZURE_AUTHORITY_HOST)))?;
+    if require_secure(&url, false).is_err() {
         return Err(Error::new(format!(
-            "{} {raw:?} is not https; refusing to send credentials there",
+            "{} is not https; refusing to send credentials there",
             vars::AZURE_AUTHORITY_HOST
         )));
     }

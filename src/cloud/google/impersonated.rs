@@ -13,7 +13,7 @@ use crate::kernel::cache::Cache;
 use crate::kernel::context::Context;
 use crate::kernel::error::{Error, Result, describe_json};
 use crate::kernel::http::{self, Request};
-use crate::kernel::secret::Secret;
+use crate::kernel::secret::{Secret, has_control_character};
 use crate::kernel::token::parse_rfc3339;
 use crate::kernel::token::safety_margin;
 use crate::note;
@@ -109,7 +109,7 @@ pub fn access_token(
         })?;
         let token = generated
             .access_token
-            .filter(|t| !t.is_empty() && !t.expose().chars().any(char::is_control))
+            .filter(|t| !t.is_empty() && !has_control_character(t.expose()))
             .ok_or_else(|| Error::new(format!("{what}: {shown} answered no accessToken")))?;
         let now = ctx.env.now();
         let expiry = generated

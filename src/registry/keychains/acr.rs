@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 use crate::cloud::azure::{self, ARM_RESOURCE};
 use crate::kernel::cache::Cache;
 use crate::kernel::context::Context;
-use crate::kernel::error::Error;
+use crate::kernel::error::{Error, describe_json};
 use crate::kernel::http::{self, Request};
 use crate::kernel::outcome::Outcome;
-use crate::kernel::secret::Secret;
+use crate::kernel::secret::{Secret, has_control_character};
 use crate::note;
 use crate::registry::reference::Target;
 use crate::registry::{Credential, Resolved, Sourced};
@@ -129,10 +129,14 @@ fn exchange(ctx: &Context, target: &Target, aad: &azure::AccessToken) -> Result<
             _ => e,
         });
     }
-    let answer: ExchangeAnswer = serde_json::from_slice(&response.body)
-        .map_err(|e| Error::new(format!("{shown} answered invalid JSON ({e})")))?;
+    let answer: ExchangeAnswer = serde_json::from_slice(&response.body).map_err(|e| {
+        Error::new(format!(
+            "{shown} answered invalid JSON ({})",
+            describe_json(&e)
+        ))
+    })?;
     match answer.refresh_token {
-        Some(t) if !t.is_empty() && !t.chars().any(char::is_control) => Ok(Secret::new(t)),
+        Some(t) if !t.is_empty() && !has_control_character(&t) => Ok(Secret::new(t)),
         _ => Err(Error::new(format!(
             "{shown} answered without a refresh_token"
         ))),
