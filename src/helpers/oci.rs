@@ -151,6 +151,14 @@ pub fn run(ctx: &Context, plan: &Plan) -> Result<Response> {
                 .secret_header("Authorization", value, &what)?
                 .expires(expires));
         }
+        Some(Resolved::Credential(c)) if c.credential.has_control_character() => {
+            return Err(Error::new(format!(
+                "the {} from {} contains a control character",
+                c.credential.kind(),
+                c.source
+            ))
+            .hint("remove the line break or other control character from it"));
+        }
         Some(Resolved::Credential(c)) => {
             note!(
                 ctx.trace,

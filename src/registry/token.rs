@@ -37,11 +37,12 @@ const KNOWN_REALM_HOSTS: &[(&str, &str)] = &[
     ("docker.elastic.co", "docker-auth.elastic.co"),
 ];
 
-/// Where a token request may go. Always: http(s), and a realm on a loopback, link-local or
-/// private-network host only when it is the registry's own host (or explicitly allowed), so a
-/// registry cannot turn us into a client of the local network, even anonymously. With a
-/// credential also: https (http only for a loopback or `insecure` registry), and a host that
-/// is the registry's own, a known auth host of it, or explicitly allowed.
+/// Where a token request may go. With a credential: https (http only for a loopback or
+/// `insecure` registry), to a host that is the registry's own, a known auth host of it, or
+/// explicitly allowed. Anonymously: http(s), and a loopback, link-local or private-network
+/// realm only on the registry's own host (or explicitly allowed), so a registry cannot turn us
+/// into a client of the local network whose answer we would hand to Bazel. (The credential
+/// rule implies the anonymous one: known auth hosts are public names.)
 pub fn check_realm(
     realm: &url::Url,
     target: &Target,
@@ -51,35 +52,30 @@ pub fn check_realm(
 ) -> Result<()> {
     let realm_host = realm.host_str().unwrap_or_default().to_ascii_lowercase();
     let shown = http::redact_url(realm);
-    let scheme_ok = if credentialed {
-        require_secure(realm, insecure || target.is_loopback()).is_ok()
-    } else {
-        matches!(realm.scheme(), "https" | "http")
-    };
-    if !scheme_ok && !credentialed {
-        return Err(Error::new(format!(
-            "refusing to fetch a token for {} from token realm {shown}: not http(s)",
-            target.registry
-        )));
+    let same = same_host(&realm_host, target.hostname());
+    let listed = allowed.iter().any(|p| p.is_match(&realm_host));
+    if !credentialed {
+        if !matches!(realm.scheme(), "https" | "http") {
+            return Err(Error::new(format!(
+                "refusing to fetch a token for {} from token realm {shown}: not http(s)",
+                target.registry
+            )));
+        }
+        if is_local_host(&realm_host) && !same && !listed {
+            return Err(Error::new(format!(
+                "refusing to fetch a token for {} from token realm {shown}: a loopback, link-local or private-network host that is not the registry's own",
+                target.registry
+            ))
+            .hint("if it is really this registry's auth server, add its host to \"allowed_realm_hosts\" in the oci entry"));
+        }
+        return Ok(());
     }
-    if !scheme_ok {
+    if require_secure(realm, insecure || target.is_loopback()).is_err() {
         return Err(Error::new(format!(
             "refusing to send credentials for {} to token realm {shown}: not https",
             target.registry
         ))
         .hint("the realm must be https; mark the entry \"insecure\": true only for a registry you trust on a private network"));
-    }
-    let same = same_host(&realm_host, target.hostname());
-    let listed = allowed.iter().any(|p| p.is_match(&realm_host));
-    if is_local_host(&realm_host) && !same && !listed {
-        return Err(Error::new(format!(
-            "refusing to fetch a token for {} from token realm {shown}: a loopback, link-local or private-network host that is not the registry's own",
-            target.registry
-        ))
-        .hint("if it is really this registry's auth server, add its host to \"allowed_realm_hosts\" in the oci entry"));
-    }
-    if !credentialed {
-        return Ok(());
     }
     let known = KNOWN_REALM_HOSTS
         .iter()
