@@ -257,10 +257,7 @@ impl Identity {
             env.var(vars::IDENTITY_HEADER),
         ) {
             let endpoint = url::Url::parse(endpoint).map_err(|e| {
-                Error::new(format!(
-                    "{} {endpoint:?} is not a URL ({e})",
-                    vars::IDENTITY_ENDPOINT
-                ))
+                Error::new(format!("{} is not a URL ({e})", vars::IDENTITY_ENDPOINT))
             })?;
             return Ok(Identity::AppService {
                 endpoint,
@@ -273,7 +270,7 @@ impl Identity {
             .unwrap_or(DEFAULT_IMDS);
         let base = url::Url::parse(base).map_err(|e| {
             Error::new(format!(
-                "{} {base:?} is not a URL ({e})",
+                "{} is not a URL ({e})",
                 vars::AZURE_POD_IDENTITY_AUTHORITY_HOST
             ))
         })?;
