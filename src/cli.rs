@@ -144,15 +144,15 @@ pub fn get(ctx: &Context, stdin: impl Read) -> Result<Response> {
         "request for {}",
         crate::kernel::http::redact_url(&url)
     );
-    answer(ctx, &url)
+    answer(ctx, &url, request.raw_path())
 }
 
-/// Loads the config, plans, and runs the helper for one URL.
-pub fn answer(ctx: &Context, url: &url::Url) -> Result<Response> {
+/// Loads the config, plans, and runs the helper for one URL; `raw_path` is its path as sent.
+pub fn answer(ctx: &Context, url: &url::Url, raw_path: &str) -> Result<Response> {
     let config = Config::load(&ctx.env)?;
     note!(ctx.trace, "config: {}", config.origin);
     let guessed = helpers::oci::Config::default();
-    let plan = plan::plan(url, &config, &guessed, &ctx.env)?;
+    let plan = plan::plan(url, raw_path, &config, &guessed, &ctx.env)?;
     match plan.entry {
         Some(entry) => note!(ctx.trace, "matched {}", entry.describe()),
         None => note!(ctx.trace, "no entry matched"),
@@ -182,11 +182,12 @@ pub fn answer(ctx: &Context, url: &url::Url) -> Result<Response> {
 /// person with secrets redacted. Exit 0 exactly when `get` would succeed.
 fn explain(env: Env, deadline: Deadline, uri: &str, stdout: &mut dyn Write) -> i32 {
     let ctx = Context::within(env, Trace::recording(), deadline);
-    let result = Request {
+    let request = Request {
         uri: uri.to_string(),
-    }
-    .url()
-    .and_then(|url| answer(&ctx, &url));
+    };
+    let result = request
+        .url()
+        .and_then(|url| answer(&ctx, &url, request.raw_path()));
     let mut out = format!("explain {uri}\n");
     for line in ctx.trace.take() {
         out.push_str(&format!("  {line}\n"));

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+mod describe;
+
 use crate::helpers::HelperConfig;
 use crate::kernel::env::{Env, vars};
 use crate::kernel::error::{Error, Result};
@@ -127,14 +129,15 @@ impl Config {
         }
     }
 
-    /// The first entry matching the URL.
-    pub fn find(&self, url: &url::Url) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.matches(url))
+    /// The first entry matching the URL; `raw_path` is its path as Bazel sent it
+    /// (`protocol::raw_path`), which path globs match.
+    pub fn find(&self, url: &url::Url, raw_path: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.matches(url, raw_path))
     }
 }
 
 impl Entry {
-    pub fn matches(&self, url: &url::Url) -> bool {
+    pub fn matches(&self, url: &url::Url, raw_path: &str) -> bool {
         if self.scheme.as_deref().is_some_and(|s| s != url.scheme()) {
             return false;
         }
@@ -154,7 +157,7 @@ impl Entry {
             }
         }
         if let Some(path) = &self.path
-            && !path.is_match(url.path())
+            && !path.is_path_match(raw_path)
         {
             return false;
         }
@@ -236,7 +239,10 @@ fn parse_entry(index: usize, value: &Value, problems: &mut Vec<String>) -> Optio
             .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
             || s.is_empty())
     {
-        problems.push(format!("{}: {s:?} is not a URL scheme", at("scheme")));
+        problems.push(format!(
+            "{}: not a URL scheme (letters, digits, \"+\", \"-\", \".\")",
+            at("scheme")
+        ));
     }
     let host = pattern_field(obj, "host", Pattern::host, &at, problems);
     let path = pattern_field(obj, "path", Pattern::path, &at, problems);
@@ -259,7 +265,7 @@ fn parse_entry(index: usize, value: &Value, problems: &mut Vec<String>) -> Optio
                 Ok(h) => Some(h),
                 Err(HelperConfigError::UnknownHelper) => {
                     problems.push(format!(
-                        "{}: unknown helper {name:?} (one of: {})",
+                        "{}: unknown helper (one of: {})",
                         at("helper"),
                         HelperConfig::NAMES.join(", ")
                     ));
@@ -290,10 +296,10 @@ pub enum HelperConfigError {
     Invalid(String),
 }
 
-/// Deserializes a helper's `config` object, turning serde's message into one that names the
-/// field (serde already says "unknown field `x`, expected one of ...").
+/// Deserializes a helper's `config` object; a problem names the field, never the value.
 pub fn helper_config<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, HelperConfigError> {
-    serde_json::from_value(value).map_err(|e| HelperConfigError::Invalid(e.to_string()))
+    T::deserialize(&value)
+        .map_err(|e| HelperConfigError::Invalid(describe::serde_problem::<T>(&e, &value)))
 }
 
 fn string_field(
@@ -334,6 +340,12 @@ mod tests {
 
     fn config(json: &str) -> Config {
         Config::parse(json, Origin::File("c.json".into())).unwrap()
+    }
+
+    /// The entry `get` would pick for `uri`, as the request gives it.
+    fn find<'c>(c: &'c Config, uri: &str) -> Option<&'c Entry> {
+        let url = url::Url::parse(uri).unwrap();
+        c.find(&url, crate::kernel::protocol::raw_path(uri))
     }
 
     fn problems(json: &str) -> Vec<String> {
@@ -394,6 +406,29 @@ mod tests {
                 true,
             ),
             (r#""path":"/a""#, "https://r/a?x=y", true),
+            // Path globs see the path as sent: a path the parser would resolve never matches.
+            (
+                r#""path":"/private/*""#,
+                "https://r/private//../public/x",
+                false,
+            ),
+            (
+                r#""path":"/private/*""#,
+                "https://r/private/..%2fpublic/x",
+                false,
+            ),
+            (
+                r#""path":"/private/*""#,
+                "https://r/private/%2e%2e/x",
+                false,
+            ),
+            (
+                r#""path":"/public/*""#,
+                "https://r/private/../public/x",
+                false,
+            ),
+            (r#""path":"/a b/*""#, "https://r/a b/x", true),
+            (r#""host":"r""#, "https://r/private/../x", true),
             (r#""path":"/A""#, "https://r/a", false),
             (
                 r#""host":"storage.googleapis.com","path":"/my-bucket*""#,
@@ -403,8 +438,7 @@ mod tests {
         ];
         for (fields, url, want) in table {
             let c = config(&format!(r#"{{"urls":[{{{fields},"helper":"null"}}]}}"#));
-            let url = url::Url::parse(url).unwrap();
-            assert_eq!(c.find(&url).is_some(), *want, "{fields} vs {url}");
+            assert_eq!(find(&c, url).is_some(), *want, "{fields} vs {url}");
         }
     }
 
@@ -413,7 +447,7 @@ mod tests {
         let c = config(
             r#"{"urls":[{"host":"a.com","path":"/x/*","helper":"null"},{"host":"a.com","helper":"header","config":{"header_name":"x","lookup_chain":[{"source":"env","name":"T"}]}}]}"#,
         );
-        let find = |u: &str| c.find(&url::Url::parse(u).unwrap()).unwrap().index;
+        let find = |u: &str| find(&c, u).unwrap().index;
         assert_eq!(find("https://a.com/x/y"), 0);
         assert_eq!(find("https://a.com/z"), 1);
     }
@@ -431,7 +465,7 @@ mod tests {
             (r#"{"urls":[{"host":"a"}]}"#, "urls[0].helper: missing"),
             (
                 r#"{"urls":[{"helper":"null"},{"helper":"nope"}]}"#,
-                "urls[1].helper: unknown helper \"nope\"",
+                "urls[1].helper: unknown helper (one of: azblob,",
             ),
             (
                 r#"{"urls":[{"helper":"null","hots":"a"}]}"#,
@@ -451,7 +485,7 @@ mod tests {
             ),
             (
                 r#"{"urls":[{"helper":"null","scheme":"ht tp"}]}"#,
-                "urls[0].scheme: \"ht tp\" is not a URL scheme",
+                "urls[0].scheme: not a URL scheme",
             ),
             (
                 r#"{"urls":[{"helper":"header","config":{"lookup_chain":[],"colour":1}}]}"#,
@@ -530,7 +564,7 @@ mod tests {
     }
 
     fn matches(c: &Config, url: &str) -> bool {
-        c.find(&url::Url::parse(url).unwrap()).is_some()
+        find(c, url).is_some()
     }
 
     #[test]

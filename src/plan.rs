@@ -6,7 +6,8 @@ use crate::config::{Config, Entry};
 use crate::helpers::{HelperConfig, oci};
 use crate::kernel::env::Env;
 use crate::kernel::env::vars;
-use crate::kernel::error::Result;
+use crate::kernel::error::{Error, Result};
+use crate::kernel::transport::{NotSecure, is_presigned, require_secure};
 
 /// What `get` will do for one URL.
 #[derive(Debug)]
@@ -25,13 +26,15 @@ pub enum Action<'c> {
     Oci(oci::Plan<'c>),
 }
 
+/// `raw_path` is the request's path as Bazel sent it (`protocol::raw_path`), for path globs.
 pub fn plan<'c>(
     url: &url::Url,
+    raw_path: &str,
     config: &'c Config,
     guessed: &'c oci::Config,
     env: &Env,
 ) -> Result<Plan<'c>> {
-    let Some(entry) = config.find(url) else {
+    let Some(entry) = config.find(url, raw_path) else {
         // Without a config file, unknown hosts may still be registries, if the user says so.
         if config.origin == Origin::Defaults
             && env.var(vars::GUESS_OCI_REGISTRY) == Some("1")
@@ -53,7 +56,15 @@ pub fn plan<'c>(
             Some(p) => Action::Oci(p),
             None => Action::NoHeaders("not a registry manifest, blob or tag-list URL".into()),
         },
-        other => Action::Run(other),
+        other if other.signed_urls_need_nothing() && is_presigned(url) => {
+            Action::NoHeaders("the URL carries its own signature".into())
+        }
+        other => {
+            // The transport rule, for every helper that sends a credential (oci applies it
+            // in its own plan, above): before any helper runs, so none can skip it.
+            require_secure(url, other.insecure()).map_err(|refused| refuse(url, other, refused))?;
+            Action::Run(other)
+        }
     };
     Ok(Plan {
         entry: Some(entry),
@@ -61,10 +72,40 @@ pub fn plan<'c>(
     })
 }
 
+fn refuse(url: &url::Url, helper: &HelperConfig, refused: NotSecure) -> Error {
+    let error = Error::new(format!(
+        "refusing to send {} credentials for {} over {}://",
+        helper.name(),
+        url.host_str().unwrap_or_default(),
+        refused.scheme
+    ));
+    if helper.has_insecure_option() {
+        error.hint("use https, or mark the entry's config \"insecure\": true for a server you trust on a private network")
+    } else {
+        error.hint("use an https:// URL; plain http is allowed only to loopback")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::kernel::env::test_env;
+
+    fn plan_uri<'c>(
+        uri: &str,
+        config: &'c Config,
+        guessed: &'c oci::Config,
+        env: &Env,
+    ) -> Result<Plan<'c>> {
+        let url = url::Url::parse(uri).unwrap();
+        plan(
+            &url,
+            crate::kernel::protocol::raw_path(uri),
+            config,
+            guessed,
+            env,
+        )
+    }
 
     #[test]
     fn unmatched_and_null_send_nothing() {
@@ -75,7 +116,7 @@ mod tests {
         .unwrap();
         let env = test_env(&[]);
         let guessed = oci::Config::default();
-        let p = |u: &str| plan(&url::Url::parse(u).unwrap(), &config, &guessed, &env).unwrap();
+        let p = |u: &str| plan_uri(u, &config, &guessed, &env).unwrap();
         assert!(matches!(p("https://c.com/").action, Action::NoHeaders(_)));
         assert!(matches!(p("https://a.com/").action, Action::NoHeaders(_)));
         assert!(matches!(p("https://b.com:443/x").action, Action::Run(_)));
@@ -87,8 +128,7 @@ mod tests {
         let guessed = oci::Config::default();
         let env = test_env(&[]);
         let helper = |u: &str| -> &'static str {
-            let url = url::Url::parse(u).unwrap();
-            match plan(&url, &config, &guessed, &env).unwrap().action {
+            match plan_uri(u, &config, &guessed, &env).unwrap().action {
                 Action::NoHeaders(_) => "none",
                 Action::Run(h) => h.name(),
                 Action::Oci(_) => "oci",
@@ -118,10 +158,8 @@ mod tests {
                 "https://acct.blob.core.windows.net:443/bazel-cache/ac/0123",
                 "azblob",
             ),
-            (
-                "https://acct.blob.core.windows.net/c/b?sv=1&sig=x",
-                "azblob",
-            ),
+            // A SAS URL is its own credential: the plan answers it without headers.
+            ("https://acct.blob.core.windows.net/c/b?sv=1&sig=x", "none"),
             ("https://quay.io/v2/ns/img/manifests/v1", "oci"),
             ("https://public.ecr.aws/v2/ns/img/manifests/v1", "oci"),
             ("https://ghcr.io/token?scope=x", "none"),
@@ -172,7 +210,10 @@ mod tests {
     fn ghcr_defaults_read_github_tokens() {
         let config = Config::defaults().unwrap();
         let entry = config
-            .find(&url::Url::parse("https://ghcr.io/v2/a/manifests/1").unwrap())
+            .find(
+                &url::Url::parse("https://ghcr.io/v2/a/manifests/1").unwrap(),
+                "/v2/a/manifests/1",
+            )
             .unwrap();
         let HelperConfig::Oci(c) = &entry.helper else {
             panic!("ghcr.io must use the oci helper")
@@ -193,14 +234,93 @@ mod tests {
     fn guessing_registries_is_opt_in() {
         let config = Config::defaults().unwrap();
         let guessed = oci::Config::default();
-        let url = url::Url::parse("https://registry.corp.example/v2/a/manifests/1").unwrap();
-        let off = plan(&url, &config, &guessed, &test_env(&[])).unwrap();
+        let url = "https://registry.corp.example/v2/a/manifests/1";
+        let off = plan_uri(url, &config, &guessed, &test_env(&[])).unwrap();
         assert!(matches!(off.action, Action::NoHeaders(_)));
         let env = test_env(&[(vars::GUESS_OCI_REGISTRY, "1")]);
-        let on = plan(&url, &config, &guessed, &env).unwrap();
+        let on = plan_uri(url, &config, &guessed, &env).unwrap();
         assert!(matches!(on.action, Action::Oci(_)));
-        let other = url::Url::parse("https://registry.corp.example/file.tgz").unwrap();
-        let other = plan(&other, &config, &guessed, &env).unwrap();
+        let other = "https://registry.corp.example/file.tgz";
+        let other = plan_uri(other, &config, &guessed, &env).unwrap();
         assert!(matches!(other.action, Action::NoHeaders(_)));
+    }
+
+    #[test]
+    fn plain_http_is_refused_before_any_helper_runs() {
+        let config = Config::parse(
+            r#"{"urls":[
+                {"host":"null.example","helper":"null"},
+                {"host":"open.example","path":"/public/*","helper":"null"},
+                {"host":"lan.example","helper":"header","config":{"header_name":"x","insecure":true,"lookup_chain":[{"source":"env","name":"K"}]}},
+                {"host":"reg.example","helper":"oci"},
+                {"host":"*","helper":"header","config":{"header_name":"x","lookup_chain":[{"source":"env","name":"K"}]}}
+            ]}"#,
+            Origin::Defaults,
+        )
+        .unwrap();
+        let defaults = Config::defaults().unwrap();
+        let guessed = oci::Config::default();
+        fn action<'c>(c: &'c Config, u: &str, g: &'c oci::Config) -> Result<Action<'c>> {
+            plan_uri(u, c, g, &test_env(&[])).map(|p| p.action)
+        }
+        // Nothing to send: no refusal.
+        for u in [
+            "http://null.example/x",
+            "http://reg.example/v2/",
+            "http://reg.example/file.tgz",
+        ] {
+            assert!(
+                matches!(action(&config, u, &guessed), Ok(Action::NoHeaders(_))),
+                "{u}"
+            );
+        }
+        for u in [
+            "http://objects.githubusercontent.com/x",
+            "http://b.s3.amazonaws.com/k?X-Amz-Signature=a",
+            "http://acct.blob.core.windows.net/c/b?sig=a",
+            "http://storage.googleapis.com/b/o?X-Goog-Signature=a",
+            "http://example.com/unmatched",
+        ] {
+            assert!(
+                matches!(action(&defaults, u, &guessed), Ok(Action::NoHeaders(_))),
+                "{u}"
+            );
+        }
+        assert!(matches!(
+            action(&config, "http://lan.example/x", &guessed),
+            Ok(Action::Run(_))
+        ));
+        assert!(matches!(
+            action(&config, "http://127.0.0.1:8080/x", &guessed),
+            Ok(Action::Run(_))
+        ));
+        assert!(matches!(
+            action(&config, "http://[::1]:8080/x", &guessed),
+            Ok(Action::Run(_))
+        ));
+        let refused = |c: &Config, u: &str| match action(c, u, &guessed) {
+            Err(e) => e.to_string(),
+            Ok(a) => panic!("{u}: {a:?}"),
+        };
+        let err = refused(&config, "http://cache.example/x");
+        assert!(
+            err.starts_with("refusing to send header credentials for cache.example over http://"),
+            "{err}"
+        );
+        assert!(err.contains("\"insecure\": true"), "{err}");
+        // The dot segments make `/public/*` skip, so the catch-all entry (and its rule) applies.
+        refused(&config, "http://open.example/public/../x");
+        refused(&config, "http://reg.example/v2/a/manifests/1");
+        for u in [
+            "http://github.com/o/r/releases/download/v1/x",
+            "http://storage.googleapis.com/b/o",
+            "http://us-python.pkg.dev/p/r/simple/",
+            "http://b.s3.us-east-1.amazonaws.com/k",
+            "http://acct.blob.core.windows.net/c/b",
+            "http://remote.buildbuddy.io/x",
+        ] {
+            let err = refused(&defaults, u);
+            assert!(err.starts_with("refusing to send"), "{u}: {err}");
+        }
     }
 }

@@ -85,11 +85,11 @@ fn registry_targets() -> &'static [Target] {
 }
 
 /// Where a URL goes once routed: the matching entry, and for `oci` entries the registry plan.
-fn route(config: &Config, url: &url::Url) {
-    let Some(entry) = config.find(url) else {
+fn route(config: &Config, url: &url::Url, raw_path: &str) {
+    let Some(entry) = config.find(url, raw_path) else {
         return;
     };
-    assert!(entry.matches(url));
+    assert!(entry.matches(url, raw_path));
     let _ = entry.describe();
     if let HelperConfig::Oci(c) = &entry.helper {
         let _ = oci::plan(url, c);
@@ -105,7 +105,7 @@ pub fn request(data: &[u8]) {
         return;
     };
     assert!(url.host_str().is_some_and(|h| !h.is_empty()));
-    route(defaults(), &url);
+    route(defaults(), &url, request.raw_path());
     let _ = oci::plan(&url, default_oci());
     let _ = Target::from_url(&url);
 }
@@ -144,7 +144,7 @@ pub fn config(data: &[u8]) {
         let _ = entry.describe();
     }
     for url in &urls {
-        route(&config, url);
+        route(&config, url, url.path());
     }
 }
 

@@ -16,7 +16,6 @@ use crate::kernel::error::{Error, Result};
 use crate::kernel::outcome::Outcome;
 use crate::kernel::protocol::Response;
 use crate::kernel::secret::Secret;
-use crate::kernel::transport::is_loopback_host;
 use crate::note;
 
 /// A Blob service version that accepts Bearer tokens (2017-11-09 or later is required).
@@ -46,34 +45,16 @@ impl Config {
             Ok(())
         } else {
             Err(format!(
-                "x_ms_version {:?} is not a service version like {DEFAULT_VERSION}",
-                self.x_ms_version
+                "x_ms_version is not a service version like {DEFAULT_VERSION}"
             ))
         }
     }
 }
 
-/// True when the URL is signed (a shared access signature): it needs no other credential.
-fn is_sas(url: &url::Url) -> bool {
-    url.query_pairs().any(|(k, _)| k == "sig")
-}
-
+/// SAS URLs and plain http never get here: the plan answers the first without headers and
+/// refuses the second (`kernel::transport`).
 pub fn run(ctx: &Context, config: &Config, url: &url::Url) -> Result<Response> {
-    if is_sas(url) {
-        note!(
-            ctx.trace,
-            "azblob: SAS URL, its signature is the credential; no headers"
-        );
-        return Ok(Response::empty());
-    }
     let host = url.host_str().unwrap_or_default();
-    if url.scheme() != "https" && !is_loopback_host(host) {
-        return Err(Error::new(format!(
-            "refusing to send an Azure token for {host} over {}://",
-            url.scheme()
-        ))
-        .hint("use https"));
-    }
     let token = match azure::token(ctx, STORAGE_RESOURCE) {
         Outcome::Found(t) => t,
         Outcome::Missing(why) => {
@@ -94,8 +75,9 @@ pub fn run(ctx: &Context, config: &Config, url: &url::Url) -> Result<Response> {
         .secret_header(
             "Authorization",
             Secret::new(format!("Bearer {}", token.token.expose())),
-        )
-        .public_header("x-ms-version", config.x_ms_version.clone())
+            &format!("the Azure token from {}", token.source),
+        )?
+        .public_header("x-ms-version", config.x_ms_version.clone(), "x_ms_version")?
         .expires(Some(token.expires)))
 }
 
@@ -104,15 +86,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sas_urls_and_versions() {
-        let sas = |u: &str| is_sas(&url::Url::parse(u).unwrap());
-        assert!(sas(
-            "https://a.blob.core.windows.net/c/b?sv=2022-11-02&se=2030-01-01&sp=r&sig=abc%3D"
-        ));
-        assert!(!sas("https://a.blob.core.windows.net/c/b"));
-        assert!(!sas(
-            "https://a.blob.core.windows.net/c/b?comp=list&signature=x"
-        ));
+    fn service_versions() {
         let config = |v: &str| Config {
             x_ms_version: v.into(),
         };

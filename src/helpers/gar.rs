@@ -53,7 +53,8 @@ pub fn run(ctx: &Context, config: &Config, url: &url::Url) -> Result<Response> {
         Auth::Bearer => Secret::new(format!("Bearer {}", token.token.expose())),
         Auth::Basic => Credential::basic_header(USERNAME, &token.token),
     };
-    let mut response = Response::empty().secret_header("Authorization", value);
+    let what = format!("the Google access token from {}", token.source);
+    let mut response = Response::empty().secret_header("Authorization", value, &what)?;
     response.expires = Some(token.expires);
     Ok(response)
 }

@@ -44,7 +44,7 @@ impl Config {
 
 /// Every scope a full Google OAuth scope URL (`read_write` alone is a typo, not a scope).
 pub fn validate_scopes(scopes: &[String]) -> Result<(), String> {
-    for scope in scopes {
+    for (i, scope) in scopes.iter().enumerate() {
         let name = scope.strip_prefix(SCOPE_PREFIX).unwrap_or_default();
         if name.is_empty()
             || !name
@@ -52,7 +52,7 @@ pub fn validate_scopes(scopes: &[String]) -> Result<(), String> {
                 .all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b))
         {
             return Err(format!(
-                "scopes: {scope:?} is not a Google OAuth scope (expected e.g. \"{SCOPE_PREFIX}devstorage.read_write\")"
+                "scopes[{i}] is not a Google OAuth scope (expected e.g. \"{SCOPE_PREFIX}devstorage.read_write\")"
             ));
         }
     }
@@ -75,7 +75,8 @@ pub fn run(ctx: &Context, config: &Config, url: &url::Url) -> Result<Response> {
     let mut response = Response::empty().secret_header(
         "Authorization",
         Secret::new(format!("Bearer {}", token.token.expose())),
-    );
+        &format!("the Google access token from {}", token.source),
+    )?;
     response.expires = Some(token.expires);
     Ok(response)
 }

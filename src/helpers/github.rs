@@ -54,12 +54,8 @@ enum Scheme {
 
 fn scheme_for(url: &url::Url) -> Scheme {
     let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-    let signed = url
-        .query_pairs()
-        .any(|(k, _)| k.eq_ignore_ascii_case("X-Amz-Signature") || k == "sig");
-    if signed {
-        return Scheme::Nothing("the URL carries its own signature");
-    }
+    // A URL with a signature in its query never gets here: the plan answers it without
+    // headers (`kernel::transport::is_presigned`).
     if SIGNED_HOSTS.contains(&host.as_str()) {
         return Scheme::Nothing("a pre-signed redirect target");
     }
@@ -94,7 +90,11 @@ pub fn run(ctx: &Context, config: &Config, url: &url::Url) -> Result<Response> {
         }
         _ => format!("Bearer {}", token.expose()),
     };
-    Ok(Response::empty().secret_header("Authorization", Secret::new(value)))
+    Response::empty().secret_header(
+        "Authorization",
+        Secret::new(value),
+        &format!("the token from {source}"),
+    )
 }
 
 fn find_token(ctx: &Context, config: &Config) -> Result<Option<(Secret, String)>> {
@@ -155,7 +155,6 @@ mod tests {
         for u in [
             "https://objects.githubusercontent.com/github-production-release-asset/1?X-Amz-Algorithm=x",
             "https://release-assets.githubusercontent.com/github-production-release-asset/1",
-            "https://example.s3.amazonaws.com/x?X-Amz-Signature=abc",
         ] {
             assert!(
                 matches!(scheme_for(&url::Url::parse(u).unwrap()), Scheme::Nothing(_)),

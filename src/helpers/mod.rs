@@ -90,6 +90,38 @@ impl HelperConfig {
     }
 }
 
+impl HelperConfig {
+    /// The entry allows plain http off loopback (`"insecure": true`).
+    pub fn insecure(&self) -> bool {
+        match self {
+            HelperConfig::Header(c) => c.insecure,
+            HelperConfig::Netrc(c) => c.insecure,
+            HelperConfig::Oci(c) => c.insecure,
+            _ => false,
+        }
+    }
+
+    /// Whether the helper's config has an `insecure` option (for the refusal's hint).
+    pub fn has_insecure_option(&self) -> bool {
+        matches!(
+            self,
+            HelperConfig::Header(_) | HelperConfig::Netrc(_) | HelperConfig::Oci(_)
+        )
+    }
+
+    /// Storage helpers whose backends refuse a header credential on a presigned URL
+    /// (`kernel::transport::is_presigned`): such a URL gets no headers.
+    pub fn signed_urls_need_nothing(&self) -> bool {
+        matches!(
+            self,
+            HelperConfig::S3(_)
+                | HelperConfig::Azblob(_)
+                | HelperConfig::Gcs(_)
+                | HelperConfig::Github(_)
+        )
+    }
+}
+
 /// Runs a helper that needs no planning of its own (everything but `oci`, which `plan` handles).
 pub fn run(ctx: &Context, helper: &HelperConfig, url: &url::Url) -> Result<Response> {
     match helper {

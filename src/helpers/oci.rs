@@ -13,6 +13,7 @@ use crate::kernel::http::{self, Request};
 use crate::kernel::pattern::Pattern;
 use crate::kernel::protocol::Response;
 use crate::kernel::secret::Secret;
+use crate::kernel::transport::require_secure;
 use crate::lookup::LookupChain;
 use crate::note;
 use crate::registry::challenge::{self, Challenge};
@@ -108,16 +109,12 @@ pub fn plan<'c>(url: &url::Url, config: &'c Config) -> Result<Option<Plan<'c>>> 
     let Some(target) = Target::from_url(url) else {
         return Ok(None);
     };
-    match target.scheme.as_str() {
-        "https" => {}
-        "http" if target.is_loopback() || config.insecure => {}
-        other => {
-            return Err(Error::new(format!(
-                "refusing to send registry credentials for {} over {other}://",
-                target.registry
-            ))
-            .hint("use https, or mark the entry \"insecure\": true for a registry you trust"));
-        }
+    if let Err(refused) = require_secure(url, config.insecure) {
+        return Err(Error::new(format!(
+            "refusing to send registry credentials for {} over {}://",
+            target.registry, refused.scheme
+        ))
+        .hint("use https, or mark the entry \"insecure\": true for a registry you trust"));
     }
     Ok(Some(Plan { target, config }))
 }
@@ -126,7 +123,7 @@ pub fn run(ctx: &Context, plan: &Plan) -> Result<Response> {
     let Plan { target, config } = plan;
     let mut response = Response::empty();
     if target.kind == ResourceKind::Manifest && config.accept_header {
-        response = response.public_header("Accept", MANIFEST_ACCEPT);
+        response = response.public_header("Accept", MANIFEST_ACCEPT, "the Accept header")?;
     }
     if let Some(ca) = &config.ca_cert_path {
         ctx.http.trust(ctx.env.expand_path(ca));
@@ -146,9 +143,18 @@ pub fn run(ctx: &Context, plan: &Plan) -> Result<Response> {
         }) => {
             // A finished answer (ECR): no exchange with the registry.
             note!(ctx.trace, "authorization from {source}, no exchange needed");
+            let what = format!("the authorization from {source}");
             return Ok(response
-                .secret_header("Authorization", value)
+                .secret_header("Authorization", value, &what)?
                 .expires(expires));
+        }
+        Some(Resolved::Credential(c)) if c.credential.has_control_character() => {
+            return Err(Error::new(format!(
+                "the {} from {} contains a control character",
+                c.credential.kind(),
+                c.source
+            ))
+            .hint("remove the line break or other control character from it"));
         }
         Some(Resolved::Credential(c)) => {
             note!(
@@ -166,15 +172,24 @@ pub fn run(ctx: &Context, plan: &Plan) -> Result<Response> {
     };
     if let Some(Sourced {
         credential: Credential::RegistryToken(token),
-        ..
+        source,
     }) = &credential
     {
         // Used as the bearer token directly; no exchange, so no network.
-        return Ok(response.secret_header("Authorization", bearer(token)));
+        let what = format!("the registry token from {source}");
+        return response.secret_header("Authorization", bearer(token), &what);
     }
     let (header, expires) = authorize(ctx, target, config, credential.as_ref())?;
     if let Some(header) = header {
-        response = response.secret_header("Authorization", header);
+        // From the token realm, the cache, or (Basic) the credential itself.
+        let what = match &credential {
+            Some(c) => format!(
+                "the authorization for {} made with {}",
+                target.registry, c.source
+            ),
+            None => format!("the anonymous token for {}", target.registry),
+        };
+        response = response.secret_header("Authorization", header, &what)?;
     }
     Ok(response.expires(expires))
 }

@@ -44,9 +44,7 @@ impl Config {
         if let Some(region) = &self.region
             && !is_region(region)
         {
-            return Err(format!(
-                "region {region:?} is not a region name (like \"us-east-1\")"
-            ));
+            return Err("region is not a region name (like \"us-east-1\")".into());
         }
         self.lookup_chain.check_bindings(BINDINGS)?;
         let chain = &self.lookup_chain;
@@ -67,18 +65,9 @@ fn is_region(s: &str) -> bool {
 }
 
 pub fn run(ctx: &Context, config: &Config, url: &url::Url) -> Result<Response> {
-    if is_presigned(url) {
-        note!(ctx.trace, "s3: presigned URL, no headers needed");
-        return Ok(Response::empty());
-    }
+    // Presigned URLs and plain http never get here: the plan answers the first without
+    // headers and refuses the second (`kernel::transport`).
     let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-    if url.scheme() != "https" && !is_loopback(&host) {
-        return Err(Error::new(format!(
-            "refusing to sign a request to {host} over {}://",
-            url.scheme()
-        ))
-        .hint("use an https:// URL"));
-    }
     let region = match config.region.clone().or_else(|| region_from_host(&host)) {
         Some(r) => r,
         None => {
@@ -108,22 +97,16 @@ pub fn run(ctx: &Context, config: &Config, url: &url::Url) -> Result<Response> {
             now,
         },
     )?;
+    let what = format!("the signature with credentials from {}", credentials.source);
     let mut response = Response::empty();
     for (name, value) in headers {
         response = match name.as_str() {
-            "authorization" => response.secret_header("Authorization", value),
-            "x-amz-security-token" => response.secret_header(&name, value),
-            _ => response.public_header(&name, value.expose()),
+            "authorization" => response.secret_header("Authorization", value, &what)?,
+            "x-amz-security-token" => response.secret_header(&name, value, &what)?,
+            _ => response.public_header(&name, value.expose(), &what)?,
         };
     }
     Ok(response.expires(Some(expires(now, credentials.expires))))
-}
-
-/// A SigV4 (`X-Amz-Signature`) or SigV2 (`AWSAccessKeyId` + `Signature`) presigned URL: S3
-/// refuses a second signature in an `Authorization` header.
-fn is_presigned(url: &url::Url) -> bool {
-    let has = |name: &str| url.query_pairs().any(|(k, _)| k.eq_ignore_ascii_case(name));
-    has("X-Amz-Signature") || (has("AWSAccessKeyId") && has("Signature"))
 }
 
 /// At most 15 minutes (less the margin) ahead, and never past the credentials' own end.
@@ -133,14 +116,6 @@ fn expires(now: i64, credentials_expire: Option<i64>) -> i64 {
         Some(end) => signature.min(end - safety_margin(end - now)),
         None => signature,
     }
-}
-
-fn is_loopback(host: &str) -> bool {
-    host == "localhost"
-        || host
-            .trim_matches(['[', ']'])
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The entry's lookup chain when it has one (nothing found is an error), else the AWS
@@ -249,21 +224,6 @@ mod tests {
         for (host, want) in cases {
             assert_eq!(region_from_host(host).as_deref(), want, "{host}");
         }
-    }
-
-    #[test]
-    fn presigned_urls_are_recognised() {
-        let presigned = |u: &str| is_presigned(&url::Url::parse(u).unwrap());
-        assert!(presigned(
-            "https://b.s3.amazonaws.com/k?x-amz-signature=ab&X-Amz-Date=1"
-        ));
-        assert!(presigned(
-            "https://b.s3.amazonaws.com/k?AWSAccessKeyId=A&Expires=1&Signature=s%3D"
-        ));
-        assert!(!presigned(
-            "https://b.s3.amazonaws.com/k?versionId=1&Signature=x"
-        ));
-        assert!(!presigned("https://b.s3.amazonaws.com/k"));
     }
 
     #[test]

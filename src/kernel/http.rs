@@ -133,12 +133,6 @@ impl Response {
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
-
-    /// The start of the body, for error messages about a server's answer (never about ours).
-    pub fn body_excerpt(&self) -> String {
-        let text = String::from_utf8_lossy(&self.body[..self.body.len().min(200)]);
-        text.split_whitespace().collect::<Vec<_>>().join(" ")
-    }
 }
 
 impl Http {
@@ -265,7 +259,13 @@ impl Http {
                 } else {
                     reqwest::Proxy::http(url)
                 }
-                .map_err(|e| Error::new(format!("invalid proxy URL {url:?}: {e}")))?;
+                // Named by its variable, never shown: a proxy URL may carry a password.
+                .map_err(|e| {
+                    let var = if https { "HTTPS_PROXY" } else { "HTTP_PROXY" };
+                    let why = std::error::Error::source(&e)
+                        .map_or("not a URL".to_string(), |s| s.to_string());
+                    Error::new(format!("{var} is not a valid proxy URL ({why})"))
+                })?;
                 builder = builder.proxy(proxy.no_proxy(no_proxy.clone()));
             }
         }

@@ -69,7 +69,7 @@ impl Pattern {
                 .literal_separator(false)
                 .backslash_escape(true)
                 .build()
-                .map_err(|e| format!("invalid glob {source:?}: {}", e.kind()))?;
+                .map_err(|e| format!("invalid glob ({})", e.kind()))?;
             Fast::Glob(parsed, std::sync::OnceLock::new())
         };
         Ok(Pattern {
@@ -97,7 +97,77 @@ impl Pattern {
         }
     }
 
+    /// A path glob against the request's path exactly as Bazel sent it (see
+    /// `protocol::raw_path`). A path a server may read as another path never matches, so its
+    /// entry is skipped: see [`is_unambiguous_path`].
+    pub fn is_path_match(&self, raw_path: &str) -> bool {
+        let path = if raw_path.is_empty() { "/" } else { raw_path };
+        is_unambiguous_path(path) && self.is_match(path)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.source
+    }
+}
+
+/// False for a path that servers and proxies may resolve to another path than the one a glob
+/// sees: dot segments (`.`, `..`, also percent-encoded as `%2e`), encoded slashes (`%2f`,
+/// `%5c`), backslashes (read as `/` by URL parsers) and control characters (dropped by them).
+pub fn is_unambiguous_path(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    if lower.contains("%2f") || lower.contains("%5c") || lower.contains('\\') {
+        return false;
+    }
+    if path.chars().any(char::is_control) {
+        return false;
+    }
+    !lower
+        .split('/')
+        .map(|segment| segment.replace("%2e", "."))
+        .any(|segment| segment == "." || segment == "..")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_globs_see_only_unambiguous_paths() {
+        let private = Pattern::path("/private/*").unwrap();
+        let exact = Pattern::path("/private/x").unwrap();
+        let glob = Pattern::path("/private/{a,b}/*").unwrap();
+        // (path as sent, matches /private/*)
+        let table = [
+            ("/private/x", true),
+            ("/private//x", true),
+            ("/private/x.tgz", true),
+            ("/private/.x", true),
+            ("/private/x..y", true),
+            ("/private/%2e%2ex", true),
+            ("/private//../public/x", false),
+            ("/private/../public/x", false),
+            ("/private/./x", false),
+            ("/private/..%2fpublic/x", false),
+            ("/private/..%2Fpublic/x", false),
+            ("/private/%2e%2e/x", false),
+            ("/private/%2E%2e/x", false),
+            ("/private/.%2e/x", false),
+            ("/private/%2e/x", false),
+            ("/private/x/..", false),
+            ("/private/a%5cb", false),
+            ("/private\\..\\x", false),
+            ("/private/a\tb", false),
+            ("/public/x", false),
+        ];
+        for (path, want) in table {
+            assert_eq!(private.is_path_match(path), want, "{path}");
+        }
+        assert!(exact.is_path_match("/private/x"));
+        assert!(!exact.is_path_match("/private/./x"));
+        assert!(glob.is_path_match("/private/a/x"));
+        assert!(!glob.is_path_match("/private/a/../b/x"));
+        assert!(Pattern::path("/").unwrap().is_path_match(""));
+        assert!(Pattern::path("*").unwrap().is_path_match("/anything"));
+        assert!(!Pattern::path("*").unwrap().is_path_match("/a/../b"));
     }
 }

@@ -10,8 +10,8 @@ use std::io::Read;
 
 use serde::Deserialize;
 
-use crate::kernel::error::{Error, Result};
-use crate::kernel::secret::Secret;
+use crate::kernel::error::{Error, Result, describe_json};
+use crate::kernel::secret::{Secret, has_control_character};
 use crate::kernel::token::format_rfc3339;
 
 /// Requests larger than this are refused; a real one is a single URL.
@@ -45,9 +45,15 @@ impl Request {
                 .hint("`get` expects {\"uri\": \"https://...\"} on stdin, as Bazel sends it"));
         }
         serde_json::from_slice(bytes).map_err(|e| {
-            Error::new(format!("invalid request on stdin: {e}"))
+            // The request is not quoted: its URI may carry a token.
+            Error::new(format!("invalid request on stdin: {}", describe_json(&e)))
                 .hint("expected a JSON object like {\"uri\": \"https://...\"}")
         })
+    }
+
+    /// The path exactly as Bazel sent it: what path globs match (see [`raw_path`]).
+    pub fn raw_path(&self) -> &str {
+        raw_path(&self.uri)
     }
 
     /// The URI as a URL; anything without a host is refused.
@@ -62,6 +68,22 @@ impl Request {
         }
         Ok(url)
     }
+}
+
+/// The path of `uri` as written, without the query or fragment. The URL parser resolves `..`
+/// (also `%2e%2e`), treats `\` as `/` and drops tabs and line breaks, so its path can differ
+/// from what the server reads; path globs must judge the path as sent. Splits where the parser
+/// does for `http(s)`: the authority follows the scheme and any slashes or backslashes, and
+/// ends at the first `/`, `\`, `?` or `#`.
+pub fn raw_path(uri: &str) -> &str {
+    let uri = uri.trim_matches(|c: char| c <= ' ');
+    let after_scheme = uri.split_once(':').map_or(uri, |(_, rest)| rest);
+    let authority_on = after_scheme.trim_start_matches(['/', '\\']);
+    let path_on = authority_on
+        .find(['/', '\\', '?', '#'])
+        .map_or("", |i| &authority_on[i..]);
+    let end = path_on.find(['?', '#']).unwrap_or(path_on.len());
+    &path_on[..end]
 }
 
 /// One header value: public (`Accept`) or a credential.
@@ -112,20 +134,34 @@ impl Response {
         Response::default()
     }
 
-    pub fn secret_header(mut self, name: &str, value: Secret) -> Response {
-        self.headers
-            .entry(name.to_string())
-            .or_default()
-            .push(HeaderValue::Secret(value));
-        self
+    /// Adds a credential header. `what` names where the value came from ("the token from env
+    /// GH_TOKEN"): a value with a control character is an error that says so, never the value.
+    pub fn secret_header(self, name: &str, value: Secret, what: &str) -> Result<Response> {
+        self.header(name, HeaderValue::Secret(value), what)
     }
 
-    pub fn public_header(mut self, name: &str, value: impl Into<String>) -> Response {
+    /// Adds a header whose value is not secret, under the same rule.
+    pub fn public_header(
+        self,
+        name: &str,
+        value: impl Into<String>,
+        what: &str,
+    ) -> Result<Response> {
+        self.header(name, HeaderValue::Public(value.into()), what)
+    }
+
+    fn header(mut self, name: &str, value: HeaderValue, what: &str) -> Result<Response> {
+        if has_control_character(value.expose()) {
+            return Err(Error::new(format!(
+                "{what} contains a control character; refusing to send it as header {name}"
+            ))
+            .hint("remove the line break or other control character from it"));
+        }
         self.headers
             .entry(name.to_string())
             .or_default()
-            .push(HeaderValue::Public(value.into()));
-        self
+            .push(value);
+        Ok(self)
     }
 
     pub fn expires(mut self, expires: Option<i64>) -> Response {
@@ -188,8 +224,9 @@ mod tests {
     #[test]
     fn answer_is_compact_sorted_and_whole_seconds() {
         let r = Response::empty()
-            .secret_header("b", Secret::new("2"))
-            .public_header("a", "1")
+            .secret_header("b", Secret::new("2"), "b")
+            .and_then(|r| r.public_header("a", "1", "a"))
+            .unwrap()
             .expires(Some(1_795_000_000));
         assert_eq!(
             r.to_json(),
@@ -201,11 +238,62 @@ mod tests {
     #[test]
     fn redaction_keeps_scheme_only() {
         let r = Response::empty()
-            .secret_header("Authorization", Secret::new("Bearer abc"))
-            .secret_header("x-api-key", Secret::new("abc"));
+            .secret_header("Authorization", Secret::new("Bearer abc"), "a")
+            .and_then(|r| r.secret_header("x-api-key", Secret::new("abc"), "k"))
+            .unwrap();
         assert_eq!(
             r.redacted_lines(),
             ["Authorization: Bearer <redacted>", "x-api-key: <redacted>"]
         );
+    }
+
+    #[test]
+    fn header_values_with_control_characters_are_refused_without_quoting() {
+        for bad in [
+            "canary\r\nX-Evil: 1",
+            "canary\n",
+            "can\rary",
+            "a\0b",
+            "a\u{7f}",
+            "a\tb",
+            "a\u{85}",
+        ] {
+            let err = Response::empty()
+                .secret_header("Authorization", Secret::new(bad), "the token from env T")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with("the token from env T contains a control character"),
+                "{err}"
+            );
+            assert!(!err.contains("canary") && !err.contains("X-Evil"), "{err}");
+            assert!(Response::empty().public_header("a", bad, "x").is_err());
+        }
+        assert!(
+            Response::empty()
+                .secret_header("a", Secret::new("Bearer ok ünïcode"), "x")
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn raw_path_is_the_path_as_sent() {
+        let table = [
+            ("https://h/a/b?q=1#f", "/a/b"),
+            ("https://h", ""),
+            ("https://h?q", ""),
+            ("https://h:443/my-bucket", "/my-bucket"),
+            ("https://u:p@h/x", "/x"),
+            ("http://[::1]:5000/v2/", "/v2/"),
+            ("https://h/private//../public/x", "/private//../public/x"),
+            ("https://h/private/..%2fpublic/x", "/private/..%2fpublic/x"),
+            ("https://h/private/%2e%2e/x", "/private/%2e%2e/x"),
+            ("https:\\\\h\\a\\..\\b", "\\a\\..\\b"),
+            ("https:///h/a", "/a"),
+            ("  https://h/a b\n", "/a b"),
+        ];
+        for (uri, want) in table {
+            assert_eq!(raw_path(uri), want, "{uri:?}");
+        }
     }
 }

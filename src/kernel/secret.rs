@@ -27,6 +27,13 @@ impl Secret {
     }
 }
 
+/// The one rule for values that travel in headers: no control character (C0, DEL, C1). A CR or
+/// LF would let a value add headers of its own. The answer builder (`protocol::Response`) and
+/// the token-answer parsers apply it.
+pub fn has_control_character(value: &str) -> bool {
+    value.chars().any(char::is_control)
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(<redacted>)")

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use crate::kernel::error::describe_json;
-use crate::kernel::secret::Secret;
+use crate::kernel::secret::{Secret, has_control_character};
 
 /// Token lifetime when the server does not say (the registry spec's default, and Entra's).
 pub const DEFAULT_LIFETIME: i64 = 60;
@@ -77,7 +77,7 @@ pub fn parse_answer(body: &[u8], now: i64, dialect: &Dialect) -> Result<Token, S
             .token
             .filter(|t| dialect.token_field && !t.is_empty()))
         .ok_or("answered without a token")?;
-    if !is_header_safe(&token) {
+    if has_control_character(&token) {
         return Err("answered a token with control characters".into());
     }
     let lifetime = answer
@@ -106,12 +106,6 @@ pub fn parse_answer(body: &[u8], now: i64, dialect: &Dialect) -> Result<Token, S
         token: Secret::new(token),
         expires: issued + lifetime - safety_margin(lifetime),
     })
-}
-
-/// Whether a value can go into an HTTP header as it is: no control characters (CR and LF
-/// would split the header; the others are refused by HTTP stacks).
-pub fn is_header_safe(value: &str) -> bool {
-    !value.chars().any(char::is_control)
 }
 
 /// Seconds: a number, or a string holding one.

@@ -3,7 +3,7 @@
 
 use base64::Engine;
 
-use crate::kernel::secret::Secret;
+use crate::kernel::secret::{Secret, has_control_character};
 
 pub mod challenge;
 pub mod host_match;
@@ -60,6 +60,22 @@ impl Credential {
             Credential::Basic { .. } => "username/password",
             Credential::IdentityToken { .. } => "identity token",
             Credential::RegistryToken(_) => "registry token",
+        }
+    }
+
+    /// A credential with a control character is never right (a CR LF from a file, a stray
+    /// byte in a pasted token): the header-value rule applies to what it is made of, also
+    /// where base64 or a token exchange would carry it unseen.
+    pub fn has_control_character(&self) -> bool {
+        match self {
+            Credential::Basic { username, password } => {
+                has_control_character(username) || has_control_character(password.expose())
+            }
+            Credential::IdentityToken { username, token } => {
+                username.as_deref().is_some_and(has_control_character)
+                    || has_control_character(token.expose())
+            }
+            Credential::RegistryToken(token) => has_control_character(token.expose()),
         }
     }
 

@@ -11,7 +11,7 @@ use crate::kernel::error::{Error, Result};
 use crate::kernel::http::{self, Request};
 use crate::kernel::pattern::Pattern;
 use crate::kernel::token::{Token, parse_response};
-use crate::kernel::transport::{host_of, is_loopback_host};
+use crate::kernel::transport::{is_local_host, require_secure, same_host};
 use crate::note;
 
 /// How to trade a credential for a bearer token.
@@ -37,35 +37,49 @@ const KNOWN_REALM_HOSTS: &[(&str, &str)] = &[
     ("docker.elastic.co", "docker-auth.elastic.co"),
 ];
 
-/// Where credentials may go: https (http only for a loopback or `insecure` registry), and a
-/// host that is the registry's own, a known auth host of it, or explicitly allowed.
+/// Where a token request may go. With a credential: https (http only for a loopback or
+/// `insecure` registry), to a host that is the registry's own, a known auth host of it, or
+/// explicitly allowed. Anonymously: http(s), and a loopback, link-local or private-network
+/// realm only on the registry's own host (or explicitly allowed), so a registry cannot turn us
+/// into a client of the local network whose answer we would hand to Bazel. (The credential
+/// rule implies the anonymous one: known auth hosts are public names.)
 pub fn check_realm(
     realm: &url::Url,
     target: &Target,
     insecure: bool,
     allowed: &[Pattern],
+    credentialed: bool,
 ) -> Result<()> {
     let realm_host = realm.host_str().unwrap_or_default().to_ascii_lowercase();
     let shown = http::redact_url(realm);
-    match realm.scheme() {
-        "https" => {}
-        "http" if insecure || target.is_loopback() => {}
-        _ => {
+    let same = same_host(&realm_host, target.hostname());
+    let listed = allowed.iter().any(|p| p.is_match(&realm_host));
+    if !credentialed {
+        if !matches!(realm.scheme(), "https" | "http") {
             return Err(Error::new(format!(
-                "refusing to send credentials for {} to token realm {shown}: not https",
+                "refusing to fetch a token for {} from token realm {shown}: not http(s)",
+                target.registry
+            )));
+        }
+        if is_local_host(&realm_host) && !same && !listed {
+            return Err(Error::new(format!(
+                "refusing to fetch a token for {} from token realm {shown}: a loopback, link-local or private-network host that is not the registry's own",
                 target.registry
             ))
-            .hint("the realm must be https; mark the entry \"insecure\": true only for a registry you trust on a private network"));
+            .hint("if it is really this registry's auth server, add its host to \"allowed_realm_hosts\" in the oci entry"));
         }
+        return Ok(());
     }
-    let registry_host = host_of(&target.authority);
+    if require_secure(realm, insecure || target.is_loopback()).is_err() {
+        return Err(Error::new(format!(
+            "refusing to send credentials for {} to token realm {shown}: not https",
+            target.registry
+        ))
+        .hint("the realm must be https; mark the entry \"insecure\": true only for a registry you trust on a private network"));
+    }
     let known = KNOWN_REALM_HOSTS
         .iter()
         .any(|(reg, host)| *reg == target.registry && *host == realm_host);
-    let listed = allowed.iter().any(|p| p.is_match(&realm_host));
-    // A loopback realm host equal by name to a loopback registry is the registry's own.
-    let same = realm_host == registry_host.to_ascii_lowercase()
-        && (is_loopback_host(&realm_host) == target.is_loopback());
     if same || known || listed {
         Ok(())
     } else {
@@ -116,17 +130,20 @@ impl Exchange<'_> {
                 self.target.registry
             ))
         })?;
+        // The realm is the server's text: an unparsable one is not shown.
         let realm = url::Url::parse(realm).map_err(|_| {
             Error::new(format!(
-                "registry {} sent an invalid token realm {realm:?}",
+                "registry {} sent a token realm that is not a URL",
                 self.target.registry
             ))
         })?;
-        if self.credential.is_some() {
-            check_realm(&realm, self.target, self.insecure, self.allowed_realm_hosts)?;
-        } else if !matches!(realm.scheme(), "https" | "http") {
-            return Err(Error::new(format!("token realm {realm} is not http(s)")).into());
-        }
+        check_realm(
+            &realm,
+            self.target,
+            self.insecure,
+            self.allowed_realm_hosts,
+            self.credential.is_some(),
+        )?;
         let service = self.challenge.param("service");
         // An identity token can only be used through OAuth2.
         let use_oauth2 = matches!(
@@ -294,6 +311,7 @@ mod tests {
                 &target(reg),
                 insecure,
                 &allowed,
+                true,
             )
             .is_ok()
         };
@@ -346,5 +364,56 @@ mod tests {
             true,
             &[]
         ));
+    }
+
+    #[test]
+    fn anonymous_realms_stay_off_the_local_network() {
+        let anonymous = |realm: &str, reg: &str, allowed: &[&str]| {
+            let allowed: Vec<_> = allowed.iter().map(|a| Pattern::host(a).unwrap()).collect();
+            check_realm(
+                &url::Url::parse(realm).unwrap(),
+                &target(reg),
+                false,
+                &allowed,
+                false,
+            )
+            .is_ok()
+        };
+        let local = "http://127.0.0.1:5000/v2/a/manifests/1";
+        let public = "https://reg.example/v2/a/manifests/1";
+        // (realm, registry, allowed)
+        let table: &[(&str, &str, &[&str], bool)] = &[
+            ("http://127.0.0.1:6000/token", local, &[], true),
+            ("https://auth.example/token", public, &[], true),
+            ("http://auth.example/token", public, &[], true),
+            ("http://localhost:6000/token", local, &[], false),
+            ("http://localhost:6000/token", local, &["localhost"], true),
+            ("http://127.0.0.2/token", local, &[], false),
+            ("http://127.0.0.1/token", public, &[], false),
+            ("http://10.0.0.5/token", public, &[], false),
+            ("http://172.16.3.4/token", public, &[], false),
+            ("http://192.168.0.1/token", public, &[], false),
+            (
+                "http://169.254.169.254/latest/meta-data",
+                public,
+                &[],
+                false,
+            ),
+            ("http://[::1]:6000/token", public, &[], false),
+            ("http://[fe80::1]/token", public, &[], false),
+            ("http://[fd00::1]/token", public, &[], false),
+            ("http://0.0.0.0/token", public, &[], false),
+            ("http://localhost/token", public, &[], false),
+            (
+                "http://10.0.0.5/token",
+                "http://10.0.0.5:5000/v2/a/manifests/1",
+                &[],
+                true,
+            ),
+            ("ftp://auth.example/token", public, &[], false),
+        ];
+        for (realm, reg, allowed, want) in table {
+            assert_eq!(anonymous(realm, reg, allowed), *want, "{realm} for {reg}");
+        }
     }
 }

@@ -574,7 +574,7 @@ fn credential_files_config_errors() {
     for (files, want) in [
         (
             r#"[{"format":"nomad","path":"x"}]"#,
-            "unknown variant `nomad`",
+            "credential_files: unknown variant, expected one of",
         ),
         (
             r#"[{"format":"kubernetes"}]"#,

@@ -12,6 +12,7 @@ mod helpers;
 mod keychains;
 mod layers;
 mod oci;
+mod transport;
 mod trust;
 
 use std::collections::BTreeMap;

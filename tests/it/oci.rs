@@ -689,7 +689,7 @@ fn oci_config_errors() {
     for (config, want) in [
         (
             r#"{"token_exchange_method":"magic"}"#,
-            "unknown variant `magic`",
+            "token_exchange_method: unknown variant, expected one of",
         ),
         (
             r#"{"lookup_chain":[{"source":"env","name":"X","binding":"pasword"}]}"#,

@@ -94,7 +94,7 @@ fn check_config_lists_every_problem() {
     assert_eq!(out.status, Some(1), "{out}");
     for want in [
         "unknown top-level field \"extra\"",
-        "urls[0].helper: unknown helper \"nope\"",
+        "urls[0].helper: unknown helper (one of:",
         "urls[1].hots: unknown field",
         "urls[2].config: set header_name",
         "4 problem(s) found",

@@ -1,8 +1,6 @@
 //! Credentials from the machine: ECS/EKS container credentials and EC2 instance metadata
 //! (IMDSv2: `PUT` a session token, then `GET` the role's credentials with it).
 
-use std::net::IpAddr;
-
 use super::{Credentials, JsonCredentials, cached};
 use crate::kernel::cache::Cache;
 use crate::kernel::context::Context;
@@ -11,6 +9,7 @@ use crate::kernel::error::{Error, Result};
 use crate::kernel::http::Request;
 use crate::kernel::outcome::Outcome;
 use crate::kernel::secret::Secret;
+use crate::kernel::transport::require_secure;
 use crate::note;
 
 /// The ECS agent's fixed address for `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`.
@@ -72,20 +71,12 @@ pub fn container(ctx: &Context) -> Outcome<Credentials> {
 fn container_url(name: &str, value: &str) -> Result<url::Url> {
     let url = url::Url::parse(value)
         .map_err(|e| Error::new(format!("{name} is not a valid URL: {e}")))?;
-    let allowed_http = match url.host() {
-        Some(url::Host::Ipv4(ip)) => {
-            ip.is_loopback()
-                || ip.octets() == [169, 254, 170, 2]
-                || ip.octets() == [169, 254, 170, 23]
-        }
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    };
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" if allowed_http => Ok(url),
-        _ => Err(Error::new(format!(
+    // The ECS/EKS agent addresses are link-local: plain http reaches them like loopback.
+    let agent = matches!(url.host(), Some(url::Host::Ipv4(ip))
+        if ip.octets() == [169, 254, 170, 2] || ip.octets() == [169, 254, 170, 23]);
+    match require_secure(&url, agent) {
+        Ok(()) => Ok(url),
+        Err(_) => Err(Error::new(format!(
             "{name} must be https, or http on loopback or the ECS/EKS agent address"
         ))),
     }

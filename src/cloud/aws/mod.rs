@@ -18,6 +18,7 @@ use crate::kernel::error::{Error, Result};
 use crate::kernel::outcome::Outcome;
 use crate::kernel::secret::Secret;
 use crate::kernel::token::{parse_rfc3339, safety_margin};
+use crate::kernel::transport::require_secure;
 use crate::note;
 
 pub mod ini;
@@ -137,11 +138,16 @@ pub fn endpoint_override(env: &Env, service_var: &str) -> Result<Option<url::Url
     else {
         return Ok(None);
     };
+    // The value is not quoted: it may carry userinfo.
     match url::Url::parse(value) {
-        Ok(u) if matches!(u.scheme(), "https" | "http") && u.host_str().is_some() => Ok(Some(u)),
-        _ => Err(Error::new(format!(
-            "{name} is not an http(s) URL: {value:?}"
-        ))),
+        Ok(u) if u.host_str().is_some() => match require_secure(&u, false) {
+            Ok(()) => Ok(Some(u)),
+            Err(_) => Err(Error::new(format!(
+                "{name} is not https; refusing to send AWS credentials there"
+            ))
+            .hint("plain http is allowed only to loopback (a local test endpoint)")),
+        },
+        _ => Err(Error::new(format!("{name} is not an http(s) URL"))),
     }
 }
 
@@ -289,8 +295,16 @@ mod tests {
         assert_eq!(url.unwrap().port(), Some(2));
         let url = endpoint_override(&env, "AWS_ENDPOINT_URL_ECR").unwrap();
         assert_eq!(url.unwrap().port(), Some(1));
-        let env = test_env(&[("AWS_ENDPOINT_URL", "ftp://x")]);
-        assert!(endpoint_override(&env, "X").is_err());
+        for bad in [
+            "ftp://x",
+            "http://sts.example.com/",
+            "http://u:canary@10.0.0.1/",
+        ] {
+            let env = test_env(&[("AWS_ENDPOINT_URL", bad)]);
+            let err = endpoint_override(&env, "X").unwrap_err().to_string();
+            assert!(err.starts_with("AWS_ENDPOINT_URL is not"), "{err}");
+            assert!(!err.contains("canary") && !err.contains("example"), "{err}");
+        }
     }
 
     #[test]

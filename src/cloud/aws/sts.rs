@@ -160,8 +160,8 @@ fn call(
     note!(ctx.trace, "sts: {action} answered {}", response.status);
     let body = String::from_utf8_lossy(&response.body);
     if !response.is_success() {
-        // The error code is safe to show; the message may echo what was sent.
-        let code = element(&body, "Code").unwrap_or_default();
+        // Only a well-formed error code is shown; the message may echo what was sent.
+        let code = error_code(&body);
         return Err(Error::new(format!(
             "sts {action} at {} answered {} {code} for {source}",
             crate::kernel::http::redact_url(url),
@@ -210,8 +210,8 @@ fn parse_credentials(xml: &str, source: String) -> Result<Credentials> {
             .ok_or_else(|| Error::new(format!("answer has no {name}")))
     };
     let expiration = field("Expiration")?;
-    let expires = parse_rfc3339(&expiration)
-        .ok_or_else(|| Error::new(format!("answer has an invalid Expiration {expiration:?}")))?;
+    let expires =
+        parse_rfc3339(&expiration).ok_or_else(|| Error::new("answer has an invalid Expiration"))?;
     Ok(Credentials {
         access_key_id: field("AccessKeyId")?,
         secret_access_key: Secret::new(field("SecretAccessKey")?),
@@ -219,6 +219,19 @@ fn parse_credentials(xml: &str, source: String) -> Result<Credentials> {
         expires: Some(expires),
         source,
     })
+}
+
+/// The `<Code>` of an STS error answer when it looks like one (`ExpiredTokenException`,
+/// `InvalidIdentityToken`), else "unrecognised error": the server's text is not quoted.
+fn error_code(xml: &str) -> &str {
+    element(xml, "Code")
+        .filter(|c| {
+            let mut bytes = c.bytes();
+            bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+                && c.len() <= 64
+                && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'.')
+        })
+        .unwrap_or("unrecognised error")
 }
 
 /// The text inside the first `<name>...</name>` (STS answers have no attributes on these).
@@ -262,5 +275,31 @@ mod tests {
         assert_eq!(c.expires, Some(1_795_435_200));
         assert!(parse_credentials("<Credentials></Credentials>", "x".into()).is_err());
         assert!(parse_credentials("nope", "x".into()).is_err());
+    }
+
+    #[test]
+    fn error_codes_are_shown_only_when_well_formed() {
+        let code = |c: &str| {
+            error_code(&format!("<ErrorResponse><Error><Code>{c}</Code><Message>canary</Message></Error></ErrorResponse>")).to_string()
+        };
+        for ok in [
+            "InvalidIdentityToken",
+            "ExpiredTokenException",
+            "Sender.Throttling",
+            "A",
+        ] {
+            assert_eq!(code(ok), ok);
+        }
+        for bad in [
+            "canary token=abc",
+            "1Invalid",
+            "",
+            "Code-With-Dash",
+            "Ünïcode",
+            &"A".repeat(65),
+        ] {
+            assert_eq!(code(bad), "unrecognised error", "{bad}");
+        }
+        assert_eq!(error_code("no xml"), "unrecognised error");
     }
 }

@@ -26,10 +26,9 @@ use crate::kernel::error::Error;
 use crate::kernel::http::{self, Request};
 use crate::kernel::outcome::Outcome;
 use crate::kernel::process;
-use crate::kernel::secret::Secret;
-use crate::kernel::token::is_header_safe;
+use crate::kernel::secret::{Secret, has_control_character};
 use crate::kernel::token::{self, safety_margin};
-use crate::kernel::transport::is_loopback_host;
+use crate::kernel::transport::require_secure;
 use crate::note;
 
 /// Azure Resource Manager: the audience ACR's `/oauth2/exchange` accepts.
@@ -256,10 +255,7 @@ impl Identity {
             env.var(vars::IDENTITY_HEADER),
         ) {
             let endpoint = url::Url::parse(endpoint).map_err(|e| {
-                Error::new(format!(
-                    "{} {endpoint:?} is not a URL ({e})",
-                    vars::IDENTITY_ENDPOINT
-                ))
+                Error::new(format!("{} is not a URL ({e})", vars::IDENTITY_ENDPOINT))
             })?;
             return Ok(Identity::AppService {
                 endpoint,
@@ -272,7 +268,7 @@ impl Identity {
             .unwrap_or(DEFAULT_IMDS);
         let base = url::Url::parse(base).map_err(|e| {
             Error::new(format!(
-                "{} {base:?} is not a URL ({e})",
+                "{} is not a URL ({e})",
                 vars::AZURE_POD_IDENTITY_AUTHORITY_HOST
             ))
         })?;
@@ -509,7 +505,7 @@ pub fn parse_cli_token(stdout: &[u8], now: i64) -> Result<(Secret, i64), String>
     })?;
     let token = parsed
         .access_token
-        .filter(|t| !t.is_empty() && is_header_safe(t.expose()))
+        .filter(|t| !t.is_empty() && !has_control_character(t.expose()))
         .ok_or("printed no accessToken")?;
     let lifetime = match parsed.expires_on.as_ref().and_then(token::seconds) {
         Some(on) if on > now => (on - now).min(86400),
@@ -688,16 +684,12 @@ fn authority(env: &Env) -> Result<url::Url, Error> {
     } else {
         format!("https://{raw}")
     };
-    let mut url = url::Url::parse(&with_scheme).map_err(|e| {
-        Error::new(format!(
-            "{} {raw:?} is not a URL ({e})",
-            vars::AZURE_AUTHORITY_HOST
-        ))
-    })?;
-    let loopback = url.host_str().is_some_and(is_loopback_host);
-    if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+    // The value is not quoted: it may carry userinfo.
+    let mut url = url::Url::parse(&with_scheme)
+        .map_err(|e| Error::new(format!("{} is not a URL ({e})", vars::AZURE_AUTHORITY_HOST)))?;
+    if require_secure(&url, false).is_err() {
         return Err(Error::new(format!(
-            "{} {raw:?} is not https; refusing to send credentials there",
+            "{} is not https; refusing to send credentials there",
             vars::AZURE_AUTHORITY_HOST
         )));
     }

@@ -13,8 +13,7 @@ use crate::kernel::cache::Cache;
 use crate::kernel::context::Context;
 use crate::kernel::error::{Error, Result, describe_json};
 use crate::kernel::http::{self, Request};
-use crate::kernel::secret::Secret;
-use crate::kernel::token::is_header_safe;
+use crate::kernel::secret::{Secret, has_control_character};
 use crate::kernel::token::parse_rfc3339;
 use crate::kernel::token::safety_margin;
 use crate::note;
@@ -232,7 +231,7 @@ fn impersonate_service_account(
     let expiry = parse_rfc3339(&answer.expire_time)
         .filter(|t| *t > now)
         .ok_or_else(|| Error::new(format!("{what}: {shown} answered no valid expireTime")))?;
-    if answer.access_token.is_empty() || !is_header_safe(answer.access_token.expose()) {
+    if answer.access_token.is_empty() || has_control_character(answer.access_token.expose()) {
         return Err(Error::new(format!(
             "{what}: {shown} answered no usable accessToken"
         )));

@@ -13,8 +13,7 @@ use crate::kernel::cache::Cache;
 use crate::kernel::context::Context;
 use crate::kernel::error::{Error, Result, describe_json};
 use crate::kernel::http::{self, Request};
-use crate::kernel::secret::Secret;
-use crate::kernel::token::is_header_safe;
+use crate::kernel::secret::{Secret, has_control_character};
 use crate::kernel::token::parse_rfc3339;
 use crate::kernel::token::safety_margin;
 use crate::note;
@@ -110,7 +109,7 @@ pub fn access_token(
         })?;
         let token = generated
             .access_token
-            .filter(|t| !t.is_empty() && is_header_safe(t.expose()))
+            .filter(|t| !t.is_empty() && !has_control_character(t.expose()))
             .ok_or_else(|| Error::new(format!("{what}: {shown} answered no accessToken")))?;
         let now = ctx.env.now();
         let expiry = generated

@@ -29,11 +29,10 @@ use crate::kernel::error::{Error, Result, describe_json};
 use crate::kernel::http::{self, Request};
 use crate::kernel::outcome::Outcome;
 use crate::kernel::process;
-use crate::kernel::secret::Secret;
-use crate::kernel::token::is_header_safe;
+use crate::kernel::secret::{Secret, has_control_character};
 use crate::kernel::token::parse_rfc3339;
 use crate::kernel::token::{self, parse_response, safety_margin};
-use crate::kernel::transport::is_loopback_host;
+use crate::kernel::transport::require_secure;
 use crate::note;
 
 /// Everything a registry pull or an Artifact Registry download needs.
@@ -248,13 +247,11 @@ fn parse_key_file<T: serde::de::DeserializeOwned>(
 /// An endpoint named by a key file's `field`: https, or http on loopback (a local test server).
 /// Public for the fuzz harness.
 pub fn endpoint(uri: &str, field: &str, what: &str) -> Result<url::Url> {
-    let url = url::Url::parse(uri)
-        .map_err(|_| Error::new(format!("{what} has an invalid {field} {uri:?}")))?;
-    let loopback = url.host_str().is_some_and(is_loopback_host);
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" if loopback => Ok(url),
-        _ => Err(Error::new(format!(
+    let url =
+        url::Url::parse(uri).map_err(|_| Error::new(format!("{what} has an invalid {field}")))?;
+    match require_secure(&url, false) {
+        Ok(()) => Ok(url),
+        Err(_) => Err(Error::new(format!(
             "{what} has {field} {}, which is not https",
             http::redact_url(&url)
         ))),
@@ -567,7 +564,7 @@ pub fn parse_config_helper(stdout: &[u8], now: i64) -> Result<(Secret, i64), Str
     let token = parsed
         .credential
         .access_token
-        .filter(|t| !t.is_empty() && is_header_safe(t.expose()))
+        .filter(|t| !t.is_empty() && !has_control_character(t.expose()))
         .ok_or("printed no access token; is gcloud logged in?")?;
     let expiry = parsed
         .credential

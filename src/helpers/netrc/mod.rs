@@ -19,6 +19,9 @@ pub struct Config {
     /// A netrc file other than `$NETRC` / `~/.netrc`.
     #[serde(default)]
     pub path: Option<String>,
+    /// Allow plain http off loopback (a server you trust on a private network).
+    #[serde(default)]
+    pub insecure: bool,
 }
 
 pub fn run(ctx: &Context, config: &Config, url: &url::Url) -> Result<Response> {
@@ -52,8 +55,11 @@ pub fn run(ctx: &Context, config: &Config, url: &url::Url) -> Result<Response> {
                 "netrc: {} entry {which} for {host}",
                 path.display()
             );
-            Ok(Response::empty()
-                .secret_header("Authorization", Credential::basic_header(login, password)))
+            Response::empty().secret_header(
+                "Authorization",
+                Credential::basic_header(login, password),
+                &format!("the login and password of {} entry {which}", path.display()),
+            )
         }
         _ => {
             note!(

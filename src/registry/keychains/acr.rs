@@ -10,8 +10,7 @@ use crate::kernel::context::Context;
 use crate::kernel::error::{Error, describe_json};
 use crate::kernel::http::{self, Request};
 use crate::kernel::outcome::Outcome;
-use crate::kernel::secret::Secret;
-use crate::kernel::token::is_header_safe;
+use crate::kernel::secret::{Secret, has_control_character};
 use crate::note;
 use crate::registry::reference::Target;
 use crate::registry::{Credential, Resolved, Sourced};
@@ -137,7 +136,7 @@ fn exchange(ctx: &Context, target: &Target, aad: &azure::AccessToken) -> Result<
         ))
     })?;
     match answer.refresh_token {
-        Some(t) if !t.is_empty() && is_header_safe(&t) => Ok(Secret::new(t)),
+        Some(t) if !t.is_empty() && !has_control_character(&t) => Ok(Secret::new(t)),
         _ => Err(Error::new(format!(
             "{shown} answered without a refresh_token"
         ))),
