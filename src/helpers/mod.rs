@@ -3,7 +3,6 @@
 
 use serde_json::Value;
 
-use crate::config::{HelperConfigError, helper_config};
 use crate::kernel::context::Context;
 use crate::kernel::error::Result;
 use crate::kernel::protocol::Response;
@@ -17,6 +16,19 @@ pub mod netrc;
 pub mod null;
 pub mod oci;
 pub mod s3;
+
+/// Why a helper's `config` was refused.
+pub enum HelperConfigError {
+    UnknownHelper,
+    Invalid(String),
+}
+
+/// Deserializes a helper's `config` object; a problem names the field, never the value.
+pub fn helper_config<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, HelperConfigError> {
+    T::deserialize(&value).map_err(|e| {
+        HelperConfigError::Invalid(crate::kernel::describe::serde_problem::<T>(&e, &value))
+    })
+}
 
 /// A helper with its validated config.
 #[derive(Debug)]

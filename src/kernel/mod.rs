@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod context;
 pub mod deadline;
+pub mod describe;
 pub mod digest;
 pub mod env;
 pub mod error;
