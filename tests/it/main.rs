@@ -6,6 +6,7 @@ mod cache;
 mod core;
 mod credential_files;
 mod deadline;
+mod files;
 mod fuzz_regressions;
 mod google;
 mod helpers;
