@@ -5,6 +5,7 @@ use super::{Credentials, cached, endpoint_override, region, sign};
 use crate::kernel::context::Context;
 use crate::kernel::env::vars;
 use crate::kernel::error::{Error, Result};
+use crate::kernel::files;
 use crate::kernel::http::Request;
 use crate::kernel::outcome::Outcome;
 use crate::kernel::secret::Secret;
@@ -55,12 +56,14 @@ pub fn web_identity_from_env(ctx: &Context) -> Outcome<Credentials> {
 /// Exchanges the token in `token_file` for the role's credentials.
 pub fn web_identity(ctx: &Context, role: &Role, token_file: &str) -> Result<Credentials> {
     let path = ctx.env.expand_path(token_file);
-    let token = std::fs::read_to_string(&path).map_err(|e| {
-        Error::new(format!(
-            "cannot read web identity token {}: {e}",
-            path.display()
-        ))
-    })?;
+    let token = files::read_text(&path)
+        .map_err(|e| e.context("web identity token"))?
+        .ok_or_else(|| {
+            Error::new(format!(
+                "cannot read web identity token {}: it does not exist",
+                path.display()
+            ))
+        })?;
     let token = Secret::new(token.trim());
     if token.is_empty() {
         return Err(Error::new(format!(

@@ -12,6 +12,7 @@ use super::{AccessToken, CLOUD_PLATFORM, cached, endpoint, exchange};
 use crate::kernel::cache::Cache;
 use crate::kernel::context::Context;
 use crate::kernel::error::{Error, Result, describe_json};
+use crate::kernel::files;
 use crate::kernel::http::{self, Request};
 use crate::kernel::secret::{Secret, has_control_character};
 use crate::kernel::token::parse_rfc3339;
@@ -115,12 +116,14 @@ fn subject_token(ctx: &Context, source: &CredentialSource, what: &str) -> Result
     let (raw, from) = match (&source.file, &source.url) {
         (Some(file), None) => {
             let path = ctx.env.expand_path(file);
-            let text = std::fs::read(&path).map_err(|e| {
-                Error::new(format!(
-                    "{what}: cannot read credential_source file {}: {e}",
-                    path.display()
-                ))
-            })?;
+            let text = files::read_capped(&path)
+                .map_err(|e| e.context(format!("{what}: credential_source file")))?
+                .ok_or_else(|| {
+                    Error::new(format!(
+                        "{what}: cannot read credential_source file {}: it does not exist",
+                        path.display()
+                    ))
+                })?;
             (text, path.display().to_string())
         }
         (None, Some(url)) => {
