@@ -108,8 +108,9 @@ pub struct Exchange<'a> {
 }
 
 impl Exchange<'_> {
-    /// Fetches a bearer token from the challenge's realm.
-    pub fn run(&self, ctx: &Context) -> Result<Token, Failure> {
+    /// The challenge's realm, if this request may go there: [`check_realm`] with a
+    /// credential, http(s) without. The cache holds a remembered challenge to it too.
+    pub fn realm(&self) -> Result<url::Url> {
         let realm = self.challenge.param("realm").ok_or_else(|| {
             Error::new(format!(
                 "registry {} sent a Bearer challenge without a realm",
@@ -125,8 +126,14 @@ impl Exchange<'_> {
         if self.credential.is_some() {
             check_realm(&realm, self.target, self.insecure, self.allowed_realm_hosts)?;
         } else if !matches!(realm.scheme(), "https" | "http") {
-            return Err(Error::new(format!("token realm {realm} is not http(s)")).into());
+            return Err(Error::new(format!("token realm {realm} is not http(s)")));
         }
+        Ok(realm)
+    }
+
+    /// Fetches a bearer token from the challenge's realm.
+    pub fn run(&self, ctx: &Context) -> Result<Token, Failure> {
+        let realm = self.realm()?;
         let service = self.challenge.param("service");
         // An identity token can only be used through OAuth2.
         let use_oauth2 = matches!(
