@@ -6,6 +6,7 @@ use std::io::{Read, Write};
 
 use crate::config::Config;
 use crate::helpers;
+use crate::kernel::cache::Cache;
 use crate::kernel::context::Context;
 use crate::kernel::deadline::Deadline;
 use crate::kernel::env::{Env, vars};
@@ -24,7 +25,7 @@ Usage:
   credential-helper explain <url>  show how `get` would answer a URL, secrets redacted
   credential-helper check-config [<file>]
                                    validate a config file, listing every problem
-  credential-helper cache-clear    empty the token cache
+  credential-helper cache-clear    remove the token cache's files
   credential-helper --help         show this help
   credential-helper --version      show the version
 
@@ -107,10 +108,10 @@ pub fn main(
                     &format!("`cache-clear` takes no arguments, got {extra:?}"),
                 );
             }
-            let Some(dir) = crate::kernel::cache::Cache::dir(&env) else {
+            let Some(dir) = Cache::dir(&env) else {
                 return report(stderr, &Error::new("no cache directory (HOME is not set)"));
             };
-            match crate::kernel::cache::Cache::clear(&dir) {
+            match Cache::clear(&dir) {
                 Ok(n) => {
                     let _ = writeln!(stdout, "removed {n} cache files from {}", dir.display());
                     0
@@ -192,6 +193,7 @@ fn explain(env: Env, deadline: Deadline, uri: &str, stdout: &mut dyn Write) -> i
     for line in ctx.trace.take() {
         out.push_str(&format!("  {line}\n"));
     }
+    out.push_str(&format!("{}\n", Cache::describe(&ctx.env)));
     let code = match result {
         Ok(response) => {
             out.push_str("result: `get` would succeed and answer:\n");
@@ -218,8 +220,15 @@ fn explain(env: Env, deadline: Deadline, uri: &str, stdout: &mut dyn Write) -> i
     code
 }
 
-/// `check-config [file]`: every problem of the config `get` would use (or of `file`).
+/// `check-config [file]`: every problem of the config `get` would use (or of `file`), and
+/// whether the cache is used.
 fn check_config(env: &Env, path: Option<&String>, stdout: &mut dyn Write) -> i32 {
+    let code = check_config_file(env, path, stdout);
+    let _ = writeln!(stdout, "{}", Cache::describe(env));
+    code
+}
+
+fn check_config_file(env: &Env, path: Option<&String>, stdout: &mut dyn Write) -> i32 {
     let path = match path {
         Some(p) => Some(env.expand_path(p)),
         None => Config::locate(env),

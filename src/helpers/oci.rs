@@ -5,8 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::kernel::cache::Cache;
-
+use crate::kernel::cache::{Entry, Key};
 use crate::kernel::context::Context;
 use crate::kernel::error::{Error, Result};
 use crate::kernel::http::{self, Request};
@@ -221,124 +220,124 @@ fn authorize(
     config: &Config,
     credential: Option<&Sourced>,
 ) -> Result<(Option<Secret>, Option<i64>)> {
-    let cache = ctx.cache.as_ref().filter(|_| config.cache);
-    if cache.is_none() {
+    let cache = ctx.cache().only_if(config.cache);
+    if cache.is_off() {
         note!(ctx.trace, "cache: bypass");
     }
     let now = ctx.env.now();
-    let challenge_key = Cache::key(&["challenge", &target.base_url()]);
-    let remembered = cache
-        .and_then(|c| c.get::<Auth>(&challenge_key, now))
-        .map(|(a, _)| a);
+    let scope = target.pull_scope();
+    let asking = Asking {
+        target,
+        config,
+        credential,
+        scope: scope.clone(),
+    };
+    // A remembered challenge is held to the rule a fresh one meets at the exchange: its realm
+    // must be one this credential (or an anonymous request) may go to.
+    let valid = |auth: &Auth| match auth {
+        Auth::Bearer { challenge } => asking.exchange(challenge).realm().is_ok(),
+        Auth::Open | Auth::Basic => true,
+    };
+    let challenge_key = Key::new(&["challenge", &target.base_url()]);
+    let remembered = cache.get_if(&challenge_key, now, valid).map(|(a, _)| a);
     if let Some(auth @ (Auth::Open | Auth::Basic)) = &remembered {
         note!(ctx.trace, "challenge: remembered {auth:?}, no ping");
         return answer_static(ctx, target, auth, credential);
     }
 
     let fingerprint = credential.map_or("anonymous".to_string(), |c| c.credential.fingerprint());
-    let scope = target.pull_scope();
-    let token_key = Cache::key(&["token", &target.base_url(), &scope, &fingerprint]);
-    let cached = |what: &str| -> Option<(Option<Secret>, Option<i64>)> {
-        let (token, expires) = cache?.get::<CachedToken>(&token_key, now)?;
-        note!(ctx.trace, "cache: {what} for {} {scope}", target.registry);
-        Some((Some(bearer(&Secret::new(token.token))), Some(expires)))
-    };
-    if let Some(hit) = cached("hit") {
-        return Ok(hit);
-    }
-    if cache.is_some() {
-        note!(ctx.trace, "cache: miss for {} {scope}", target.registry);
-    }
-    let _guard = cache.map(|c| c.lock(&token_key));
-    if let Some(hit) = cached("hit after waiting for another process") {
-        return Ok(hit);
-    }
-
-    let (auth, was_remembered) = match remembered {
-        Some(auth) => {
-            note!(ctx.trace, "challenge: remembered, no ping");
-            (auth, true)
-        }
-        None => remember_challenge(ctx, cache, target, &challenge_key)?,
-    };
-    let Auth::Bearer { challenge } = &auth else {
-        return answer_static(ctx, target, &auth, credential);
-    };
-    let exchange = |challenge: &Challenge| {
-        Exchange {
-            target,
-            challenge,
-            scope: scope.clone(),
-            credential,
-            method: config.token_exchange_method,
-            insecure: config.insecure,
-            allowed_realm_hosts: &config.realm_patterns,
-        }
-        .run(ctx)
-    };
-    let token = match exchange(challenge) {
-        Ok(t) => t,
-        // A refusal of our credential is final; anything else may mean the registry moved its
-        // realm: forget the challenge, ping again, retry once.
-        Err(failure) if was_remembered && !failure.refused => {
-            note!(
-                ctx.trace,
-                "exchange with the remembered challenge failed ({}); pinging again",
-                failure.error
-            );
-            if let Some(c) = cache {
-                c.remove(&challenge_key);
+    let token_key = Key::new(&["token", &target.base_url(), &scope, &fingerprint]);
+    let what = format!("{} {scope}", target.registry);
+    let filled = cache.fill_once(&token_key, now, &what, || {
+        let (auth, was_remembered) = match remembered {
+            Some(auth) => {
+                note!(ctx.trace, "challenge: remembered, no ping");
+                (auth, true)
             }
-            let auth = ping(ctx, target)?;
-            if let Some(c) = cache {
-                let _ = c.put(&challenge_key, &auth, now + CHALLENGE_TTL);
+            None => {
+                let fresh = |(auth, _)| (auth, false);
+                let what = format!("challenge of {}", target.registry);
+                let pinged = cache.fill_once_if(&challenge_key, now, &what, valid, || {
+                    Ok((ping(ctx, target)?, Some(now + CHALLENGE_TTL)))
+                });
+                pinged.map(fresh).map_err(Unfilled::Failed)?
             }
-            match &auth {
-                Auth::Bearer { challenge } => exchange(challenge).map_err(|f| f.error)?,
-                other => return answer_static(ctx, target, other, credential),
-            }
-        }
-        Err(failure) => return Err(failure.error),
-    };
-    if let Some(c) = cache {
-        let value = CachedToken {
-            token: token.token.expose().to_string(),
         };
-        if let Err(e) = c.put(&token_key, &value, token.expires) {
-            note!(ctx.trace, "cache: {e}");
+        let Auth::Bearer { challenge } = &auth else {
+            return Err(Unfilled::Static(auth));
+        };
+        let token = match asking.exchange(challenge).run(ctx) {
+            Ok(t) => t,
+            // A refusal of our credential is final; anything else may mean the registry moved
+            // its realm: forget the challenge, ping again, retry once.
+            Err(failure) if was_remembered && !failure.refused => {
+                note!(
+                    ctx.trace,
+                    "exchange with the remembered challenge failed ({}); pinging again",
+                    failure.error
+                );
+                cache.remove(&challenge_key);
+                let auth = ping(ctx, target).map_err(Unfilled::Failed)?;
+                cache.put(&challenge_key, &auth, now, now + CHALLENGE_TTL);
+                match &auth {
+                    Auth::Bearer { challenge } => asking
+                        .exchange(challenge)
+                        .run(ctx)
+                        .map_err(|f| Unfilled::Failed(f.error))?,
+                    _ => return Err(Unfilled::Static(auth)),
+                }
+            }
+            Err(failure) => return Err(Unfilled::Failed(failure.error)),
+        };
+        Ok((token.token, Some(token.expires)))
+    });
+    match filled {
+        Ok((token, expires)) => Ok((Some(bearer(&token)), expires)),
+        Err(Unfilled::Static(auth)) => answer_static(ctx, target, &auth, credential),
+        Err(Unfilled::Failed(e)) => Err(e),
+    }
+}
+
+/// What an exchange for this request needs besides the challenge.
+struct Asking<'a> {
+    target: &'a Target,
+    config: &'a Config,
+    credential: Option<&'a Sourced>,
+    scope: String,
+}
+
+impl Asking<'_> {
+    fn exchange<'c>(&'c self, challenge: &'c Challenge) -> Exchange<'c> {
+        Exchange {
+            target: self.target,
+            challenge,
+            scope: self.scope.clone(),
+            credential: self.credential,
+            method: self.config.token_exchange_method,
+            insecure: self.config.insecure,
+            allowed_realm_hosts: &self.config.realm_patterns,
         }
     }
-    Ok((Some(bearer(&token.token)), Some(token.expires)))
 }
 
-/// Pings the registry once for all processes: they may be after different repositories (each
-/// holding its own token lock), but the registry's challenge is the same for all of them.
-fn remember_challenge(
-    ctx: &Context,
-    cache: Option<&Cache>,
-    target: &Target,
-    key: &str,
-) -> Result<(Auth, bool)> {
-    let Some(cache) = cache else {
-        return Ok((ping(ctx, target)?, false));
-    };
-    let _guard = cache.lock(key);
-    let now = ctx.env.now();
-    if let Some((auth, _)) = cache.get::<Auth>(key, now) {
-        note!(
-            ctx.trace,
-            "challenge: remembered by another process, no ping"
-        );
-        return Ok((auth, true));
+/// Why no token was cached: the registry needs none (open, Basic), or the exchange failed.
+enum Unfilled {
+    Static(Auth),
+    Failed(Error),
+}
+
+impl Entry for Auth {
+    const MAX_LIFETIME: i64 = CHALLENGE_TTL;
+    fn to_json(&self) -> Option<serde_json::Value> {
+        serde_json::to_value(self).ok()
     }
-    let auth = ping(ctx, target)?;
-    let _ = cache.put(key, &auth, now + CHALLENGE_TTL);
-    Ok((auth, false))
-}
-
-#[derive(Serialize, Deserialize)]
-struct CachedToken {
-    token: String,
+    fn from_json(value: serde_json::Value) -> Option<Auth> {
+        serde_json::from_value(value).ok()
+    }
+    /// A Bearer challenge's realm is judged per request, as at the exchange (`authorize`).
+    fn is_valid(&self) -> bool {
+        true
+    }
 }
 
 /// Open registries get nothing; Basic challenges get the credential itself.

@@ -1,7 +1,7 @@
 //! What every helper is handed: the environment, the trace, the call's deadline and the
 //! (lazy) HTTP client.
 
-use crate::kernel::cache::Cache;
+use crate::kernel::cache::{Cache, CacheRef};
 use crate::kernel::deadline::Deadline;
 use crate::kernel::env::Env;
 use crate::kernel::http::Http;
@@ -34,5 +34,10 @@ impl Context {
             http,
             cache,
         }
+    }
+
+    /// The cache for this call (off when disabled or not trusted), with the trace for notes.
+    pub fn cache(&self) -> CacheRef<'_> {
+        CacheRef::new(self.cache.as_ref(), &self.trace)
     }
 }

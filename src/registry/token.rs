@@ -122,8 +122,9 @@ pub struct Exchange<'a> {
 }
 
 impl Exchange<'_> {
-    /// Fetches a bearer token from the challenge's realm.
-    pub fn run(&self, ctx: &Context) -> Result<Token, Failure> {
+    /// The challenge's realm, if this request may go there: [`check_realm`] with a
+    /// credential, http(s) without. The cache holds a remembered challenge to it too.
+    pub fn realm(&self) -> Result<url::Url> {
         let realm = self.challenge.param("realm").ok_or_else(|| {
             Error::new(format!(
                 "registry {} sent a Bearer challenge without a realm",
@@ -144,6 +145,12 @@ impl Exchange<'_> {
             self.allowed_realm_hosts,
             self.credential.is_some(),
         )?;
+        Ok(realm)
+    }
+
+    /// Fetches a bearer token from the challenge's realm.
+    pub fn run(&self, ctx: &Context) -> Result<Token, Failure> {
+        let realm = self.realm()?;
         let service = self.challenge.param("service");
         // An identity token can only be used through OAuth2.
         let use_oauth2 = matches!(

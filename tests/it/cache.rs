@@ -10,13 +10,13 @@ use crate::support::http_server::{Response, TestServer, fake_registry};
 use crate::support::{Bazel, docker_auths};
 
 /// A registry whose `/v2/` challenges for a token server that hands out `tok-<n>` tokens.
-struct Fake {
-    registry: TestServer,
-    tokens: TestServer,
+pub struct Fake {
+    pub registry: TestServer,
+    pub tokens: TestServer,
 }
 
 impl Fake {
-    fn start(expires_in: u64, delay: Duration) -> Fake {
+    pub fn start(expires_in: u64, delay: Duration) -> Fake {
         let counter = Arc::new(AtomicUsize::new(0));
         let tokens = TestServer::start(move |_| {
             // A slow exchange widens the window in which concurrent processes race.
@@ -32,25 +32,25 @@ impl Fake {
         Fake { registry, tokens }
     }
 
-    fn uri(&self, repo: &str) -> String {
+    pub fn uri(&self, repo: &str) -> String {
         format!("{}/v2/{repo}/manifests/v1", self.registry.url())
     }
 
-    fn host(&self) -> String {
+    pub fn host(&self) -> String {
         self.registry
             .url()
             .trim_start_matches("http://")
             .to_string()
     }
 
-    fn bazel(&self, password: &str) -> Bazel {
+    pub fn bazel(&self, password: &str) -> Bazel {
         let mut bazel = Bazel::new();
         bazel.config(r#"{"urls":[{"host":"127.0.0.1","helper":"oci"}]}"#);
         self.login(&bazel, password);
         bazel
     }
 
-    fn login(&self, bazel: &Bazel, password: &str) {
+    pub fn login(&self, bazel: &Bazel, password: &str) {
         bazel.write(
             "home/.docker/config.json",
             docker_auths(&self.host(), &format!("u:{password}")),
@@ -58,13 +58,13 @@ impl Fake {
     }
 
     /// (pings, token requests) seen so far.
-    fn counts(&self) -> (usize, usize) {
+    pub fn counts(&self) -> (usize, usize) {
         (self.registry.count(), self.tokens.count())
     }
 }
 
 /// The `Authorization` a `get` answers.
-fn authorization(bazel: &Bazel, uri: &str) -> Option<String> {
+pub fn authorization(bazel: &Bazel, uri: &str) -> Option<String> {
     bazel
         .get(uri)
         .success()
@@ -72,7 +72,7 @@ fn authorization(bazel: &Bazel, uri: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-fn cache_dir(bazel: &Bazel) -> std::path::PathBuf {
+pub fn cache_dir(bazel: &Bazel) -> std::path::PathBuf {
     bazel.home().join(".cache/credential-helper")
 }
 

@@ -520,7 +520,7 @@ fn no_google_credentials_fails_fast_with_a_hint() {
 }
 
 #[test]
-fn an_absent_metadata_server_is_probed_once_per_minute() {
+fn an_absent_metadata_server_is_probed_once_then_remembered() {
     // A server that accepts and never answers: the probe's 1 s limit ends it.
     let silent = TestServer::start(|_| Response::hang());
     let mut bazel = sandbox();

@@ -3,6 +3,7 @@ mod support;
 mod aws;
 mod azure;
 mod cache;
+mod cache_trust;
 mod core;
 mod credential_files;
 mod deadline;

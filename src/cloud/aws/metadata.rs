@@ -2,7 +2,6 @@
 //! (IMDSv2: `PUT` a session token, then `GET` the role's credentials with it).
 
 use super::{Credentials, JsonCredentials, cached};
-use crate::kernel::cache::Cache;
 use crate::kernel::context::Context;
 use crate::kernel::env::vars;
 use crate::kernel::error::{Error, Result};
@@ -18,9 +17,6 @@ const IMDS_DEFAULT: &str = "http://169.254.169.254";
 const IMDS_TOKEN_TTL: &str = "21600";
 /// A metadata service answers in milliseconds when it exists.
 const IMDS_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
-/// How long "no metadata service here" is remembered, so that a laptop pays for the probe
-/// once, not on every download.
-const IMDS_ABSENT_TTL: i64 = 600;
 
 /// `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (on 169.254.170.2) or `_FULL_URI`, with the
 /// optional `AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE]` as `Authorization`.
@@ -123,14 +119,11 @@ pub fn instance(ctx: &Context) -> Outcome<Credentials> {
         Ok(u) => u,
         Err(e) => return Outcome::Failed(e),
     };
-    let absent_key = Cache::key(&["aws-imds-absent", &base]);
+    // "Not here" is remembered, so that a laptop pays for the probe once, not per download.
+    let absent = ["aws-imds", base.as_str()];
     let now = ctx.env.now();
-    if let Some(cache) = &ctx.cache
-        && cache.get::<bool>(&absent_key, now).is_some()
-    {
-        return Outcome::Missing(format!(
-            "no instance metadata service at {base} (remembered)"
-        ));
+    if let Some(why) = ctx.cache().absent(&absent, now) {
+        return Outcome::Missing(format!("{why} (remembered)"));
     }
     note!(ctx.trace, "aws: PUT {token_url}");
     let request = Request::put(token_url)
@@ -145,10 +138,9 @@ pub fn instance(ctx: &Context) -> Outcome<Credentials> {
             ));
         }
         Err(e) => {
-            if let Some(cache) = &ctx.cache {
-                let _ = cache.put(&absent_key, &true, now + IMDS_ABSENT_TTL);
-            }
-            return Outcome::Missing(format!("no instance metadata service: {e}"));
+            let why = format!("no instance metadata service at {base}: {e}");
+            ctx.cache().remember_absent(&absent, now, &why);
+            return Outcome::Missing(why);
         }
     };
     let parts = ["instance", base.as_str()];

@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::kernel::cache::Cache;
+use crate::kernel::cache::{self, Entry, Key, is_token};
 use crate::kernel::context::Context;
 use crate::kernel::env::{Env, vars};
 use crate::kernel::error::{Error, Result};
@@ -29,10 +29,12 @@ mod sso;
 mod sts;
 
 /// A set of AWS credentials and where they came from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Credentials {
     pub access_key_id: String,
+    #[serde(with = "cache::secret")]
     pub secret_access_key: Secret,
+    #[serde(with = "cache::secret::option")]
     pub session_token: Option<Secret>,
     /// Unix seconds, as the issuer said (no margin applied); `None` for long-lived keys.
     pub expires: Option<i64>,
@@ -151,16 +153,6 @@ pub fn endpoint_override(env: &Env, service_var: &str) -> Result<Option<url::Url
     }
 }
 
-/// Credentials as the cache stores them (temporary ones only).
-#[derive(Serialize, Deserialize)]
-struct Stored {
-    access_key_id: String,
-    secret_access_key: String,
-    session_token: Option<String>,
-    expires: Option<i64>,
-    source: String,
-}
-
 /// Temporary credentials through the cache: a hit, else one process fetches while the others
 /// wait for it. Kept until the issuer's expiry minus the safety margin.
 fn cached(
@@ -168,56 +160,41 @@ fn cached(
     parts: &[&str],
     fetch: impl FnOnce() -> Result<Credentials>,
 ) -> Result<Credentials> {
-    let Some(cache) = &ctx.cache else {
-        return fetch();
-    };
     let now = ctx.env.now();
     let mut key_parts = vec!["aws-credentials"];
     key_parts.extend_from_slice(parts);
-    let key = Cache::key(&key_parts);
-    let hit = || {
-        cache.get::<Stored>(&key, now).map(|(s, _)| Credentials {
-            access_key_id: s.access_key_id,
-            secret_access_key: Secret::new(s.secret_access_key),
-            session_token: s.session_token.map(Secret::new),
-            expires: s.expires,
-            source: s.source,
-        })
-    };
-    if let Some(c) = hit() {
-        note!(
-            ctx.trace,
-            "cache: hit for aws credentials from {}",
-            c.source
-        );
-        return Ok(c);
+    let what = format!("aws credentials ({})", parts.first().unwrap_or(&""));
+    let (credentials, _) = ctx
+        .cache()
+        .fill_once(&Key::new(&key_parts), now, &what, || {
+            let fresh = fetch()?;
+            let keep = fresh
+                .expires
+                .map(|expires| expires - safety_margin(expires - now));
+            Ok((fresh, keep))
+        })?;
+    Ok(credentials)
+}
+
+/// Only temporary credentials are stored, and they read back as a fresh answer would: keys
+/// that can go into a signed request's headers, and an expiry.
+impl Entry for Credentials {
+    fn to_json(&self) -> Option<serde_json::Value> {
+        serde_json::to_value(self).ok()
     }
-    let _guard = cache.lock(&key);
-    if let Some(c) = hit() {
-        note!(
-            ctx.trace,
-            "cache: hit after waiting, aws credentials from {}",
-            c.source
-        );
-        return Ok(c);
+    fn from_json(value: serde_json::Value) -> Option<Credentials> {
+        serde_json::from_value(value).ok()
     }
-    let fresh = fetch()?;
-    if let Some(expires) = fresh.expires {
-        let until = expires - safety_margin(expires - now);
-        if until > now {
-            let stored = Stored {
-                access_key_id: fresh.access_key_id.clone(),
-                secret_access_key: fresh.secret_access_key.expose().to_string(),
-                session_token: fresh.session_token.as_ref().map(|t| t.expose().to_string()),
-                expires: fresh.expires,
-                source: fresh.source.clone(),
-            };
-            if let Err(e) = cache.put(&key, &stored, until) {
-                note!(ctx.trace, "cache: {e}");
-            }
-        }
+    fn is_valid(&self) -> bool {
+        is_token(&self.access_key_id)
+            && is_token(self.secret_access_key.expose())
+            && self
+                .session_token
+                .as_ref()
+                .is_none_or(|t| is_token(t.expose()))
+            && self.expires.is_some()
+            && !self.source.chars().any(char::is_control)
     }
-    Ok(fresh)
 }
 
 /// The JSON answer of the container and instance metadata endpoints and `credential_process`.

@@ -14,12 +14,13 @@
 //! Tokens go through the cache, keyed by identity and resource, with the registry tokens'
 //! safety margin.
 
+use std::convert::Infallible;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::kernel::cache::Cache;
+use crate::kernel::cache::Key;
 use crate::kernel::context::Context;
 use crate::kernel::env::{Env, vars};
 use crate::kernel::error::Error;
@@ -43,11 +44,6 @@ const IMDS_API_VERSION: &str = "2018-02-01";
 const APP_SERVICE_API_VERSION: &str = "2019-08-01";
 /// Off Azure the metadata address leads nowhere; the SDKs also give up on it after a second.
 const IMDS_PROBE_TIMEOUT: Duration = Duration::from_millis(1000);
-/// How long "no metadata service here" is remembered, so that the processes of one build do
-/// not each wait for the probe.
-const IMDS_ABSENT_TTL: i64 = 60;
-/// How long an `az` that could not give a token is remembered.
-const AZURE_CLI_FAILED_TTL: i64 = 60;
 /// Entra tokens live at least an hour; an older Azure CLI's answer states the expiry only in
 /// local time, so its token is kept for a conservative five minutes.
 const CLI_LIFETIME_WITHOUT_EXPIRY: i64 = 300;
@@ -123,27 +119,24 @@ pub fn token(ctx: &Context, resource: &str) -> Outcome<AccessToken> {
 
 /// The Azure CLI's token. An `az` that is installed but not logged in is not an error, as in
 /// `DefaultAzureCredential`: the keychain steps aside (for `az acr login`'s entry in docker's
-/// config, say). That is remembered for a minute, so that the processes of one build do not
-/// each wait for `az`.
+/// config, say). That is remembered (`cache::ABSENCE_TTL`), so that the processes of one build
+/// do not each wait for `az`.
 fn azure_cli_token(
     ctx: &Context,
     cli: &Identity,
     resource: &str,
     before: &str,
 ) -> Outcome<AccessToken> {
-    let failed_key = Cache::key(&["azure-cli-failed", &cli.cache_identity(), resource]);
+    let identity = cli.cache_identity();
+    let absent = ["azure-cli", identity.as_str(), resource];
     let now = ctx.env.now();
-    if let Some(cache) = &ctx.cache
-        && let Some((why, _)) = cache.get::<String>(&failed_key, now)
-    {
+    if let Some(why) = ctx.cache().absent(&absent, now) {
         return Outcome::Missing(format!("{before}; {why} (remembered from a recent run)"));
     }
     match token_from(ctx, cli, resource) {
         Outcome::Failed(e) => {
             let why = e.to_string();
-            if let Some(cache) = &ctx.cache {
-                let _ = cache.put(&failed_key, &why, now + AZURE_CLI_FAILED_TTL);
-            }
+            ctx.cache().remember_absent(&absent, now, &why);
             Outcome::Missing(format!("{before}; {why}"))
         }
         other => other,
@@ -154,56 +147,31 @@ fn azure_cli_token(
 fn token_from(ctx: &Context, identity: &Identity, resource: &str) -> Outcome<AccessToken> {
     let source = identity.describe();
     let id = identity.cache_identity();
-    let key = Cache::key(&["azure-token", &id, resource]);
-    let found = |token: Secret, expires: i64| {
-        Outcome::Found(AccessToken {
+    let key = Key::new(&["azure-token", &id, resource]);
+    let what = format!("azure token for {resource} ({source})");
+    let filled = ctx.cache().fill_once(&key, ctx.env.now(), &what, || {
+        note!(
+            ctx.trace,
+            "azure: requesting a token for {resource} ({source})"
+        );
+        match identity.fetch(ctx, resource) {
+            Outcome::Found((t, expires)) => Ok((t, Some(expires))),
+            Outcome::Missing(why) => Err(Outcome::<Infallible>::Missing(why)),
+            Outcome::Failed(e) => Err(Outcome::Failed(e)),
+        }
+    });
+    match filled {
+        Ok((token, expires)) => Outcome::Found(AccessToken {
             token,
-            expires,
+            expires: expires.unwrap_or_default(),
             source: source.clone(),
             tenant: identity.tenant().map(str::to_string),
             identity: id.clone(),
-        })
-    };
-    let now = ctx.env.now();
-    let cached = |what: &str| {
-        let (t, expires) = ctx.cache.as_ref()?.get::<CachedToken>(&key, now)?;
-        note!(
-            ctx.trace,
-            "azure: cache {what}: token for {resource} ({source})"
-        );
-        Some((Secret::new(t.token), expires))
-    };
-    if let Some((t, expires)) = cached("hit") {
-        return found(t, expires);
+        }),
+        Err(Outcome::Failed(e)) => Outcome::Failed(e.context(&source)),
+        Err(Outcome::Missing(why)) => Outcome::Missing(why),
+        Err(Outcome::Found(never)) => match never {},
     }
-    let _guard = ctx.cache.as_ref().map(|c| c.lock(&key));
-    if let Some((t, expires)) = cached("hit after waiting for another process") {
-        return found(t, expires);
-    }
-    note!(
-        ctx.trace,
-        "azure: requesting a token for {resource} ({source})"
-    );
-    match identity.fetch(ctx, resource) {
-        Outcome::Found((t, expires)) => {
-            if let Some(cache) = &ctx.cache {
-                let value = CachedToken {
-                    token: t.expose().to_string(),
-                };
-                if let Err(e) = cache.put(&key, &value, expires) {
-                    note!(ctx.trace, "cache: {e}");
-                }
-            }
-            found(t, expires)
-        }
-        Outcome::Missing(why) => Outcome::Missing(why),
-        Outcome::Failed(e) => Outcome::Failed(e.context(&source)),
-    }
-}
-
-#[derive(Serialize, Deserialize)]
-struct CachedToken {
-    token: String,
 }
 
 impl Identity {
@@ -597,7 +565,7 @@ fn imds(
         Err(e) => return Outcome::Failed(Error::new(format!("invalid metadata URL: {e}"))),
     };
     let shown = http::redact_url(base);
-    let absent_key = Cache::key(&["azure-imds-absent", base.as_str()]);
+    let absent = ["azure-imds", base.as_str()];
     let now = ctx.env.now();
     let not_here = |why: &str| {
         format!(
@@ -607,9 +575,7 @@ fn imds(
             vars::IDENTITY_ENDPOINT
         )
     };
-    if let Some(cache) = &ctx.cache
-        && cache.get::<bool>(&absent_key, now).is_some()
-    {
+    if ctx.cache().absent(&absent, now).is_some() {
         return Outcome::Missing(not_here("remembered from a recent probe"));
     }
     // Any answer, even an error, means the service is there (the SDKs probe the same way).
@@ -617,9 +583,8 @@ fn imds(
     let probe = Request::get(url.clone()).probe(IMDS_PROBE_TIMEOUT);
     if let Err(e) = ctx.http.send(&probe) {
         note!(ctx.trace, "azure: {e}");
-        if let Some(cache) = &ctx.cache {
-            let _ = cache.put(&absent_key, &true, now + IMDS_ABSENT_TTL);
-        }
+        ctx.cache()
+            .remember_absent(&absent, now, "not reachable: not on Azure?");
         return Outcome::Missing(not_here("not reachable: not on Azure?"));
     }
     let url = identity_query(url, IMDS_API_VERSION, resource, client_id);

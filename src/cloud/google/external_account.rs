@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::{AccessToken, CLOUD_PLATFORM, cached, endpoint, exchange};
-use crate::kernel::cache::Cache;
+use crate::kernel::cache::Key;
 use crate::kernel::context::Context;
 use crate::kernel::error::{Error, Result, describe_json};
 use crate::kernel::files;
@@ -75,7 +75,7 @@ pub(super) fn access_token(
         ),
         None => format!("workload identity federation from {what}"),
     };
-    let key = Cache::key(&[
+    let key = Key::new(&[
         "google-external-account",
         &account.audience,
         sts.as_str(),

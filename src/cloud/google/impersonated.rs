@@ -9,7 +9,7 @@ use super::{
     AccessToken, AuthorizedUser, CLOUD_PLATFORM, ServiceAccount, authorized_user, cached, endpoint,
     service_account,
 };
-use crate::kernel::cache::Cache;
+use crate::kernel::cache::Key;
 use crate::kernel::context::Context;
 use crate::kernel::error::{Error, Result, describe_json};
 use crate::kernel::http::{self, Request};
@@ -58,7 +58,7 @@ pub fn access_token(
         .unwrap_or("the service account")
         .to_string();
     let description = format!("{target} impersonated with {what}");
-    let key = Cache::key(&[
+    let key = Key::new(&[
         "google-impersonated",
         url.as_str(),
         &Secret::new(file.source_credentials.to_string()).fingerprint(),

@@ -22,7 +22,7 @@ use std::time::Duration;
 use base64::Engine;
 use serde::Deserialize;
 
-use crate::kernel::cache::Cache;
+use crate::kernel::cache::Key;
 use crate::kernel::context::Context;
 use crate::kernel::env::{Env, vars};
 use crate::kernel::error::{Error, Result, describe_json};
@@ -45,9 +45,6 @@ const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const METADATA_HOST: &str = "metadata.google.internal";
 /// Off Google Cloud the metadata host does not resolve or answer; do not wait for it.
 const METADATA_TIMEOUT: Duration = Duration::from_millis(1000);
-/// How long an unreachable metadata server is remembered, so the helper processes of one build
-/// probe it once rather than once each.
-const METADATA_ABSENT_TTL: i64 = 60;
 /// Lifetime asked for in a service-account JWT (Google's maximum).
 const JWT_LIFETIME: i64 = 3600;
 
@@ -270,7 +267,7 @@ fn service_account(
         what,
     )?;
     let source = format!("service account {} from {what}", sa.client_email);
-    let key = Cache::key(&[
+    let key = Key::new(&[
         "google-service-account",
         &sa.client_email,
         &sa.private_key.fingerprint(),
@@ -314,7 +311,7 @@ fn authorized_user(
         what,
     )?;
     let source = format!("authorized user from {what}");
-    let key = Cache::key(&[
+    let key = Key::new(&[
         "google-authorized-user",
         &user.client_id,
         &user.refresh_token.fingerprint(),
@@ -364,43 +361,17 @@ fn exchange(ctx: &Context, request: &Request, what: &str) -> Result<(Secret, i64
 /// Serves `key` from the cache, or runs `fetch` once across processes and stores its answer.
 fn cached(
     ctx: &Context,
-    key: &str,
+    key: &Key,
     source: String,
     fetch: impl FnOnce() -> Result<(Secret, i64)>,
 ) -> Result<AccessToken> {
-    let now = ctx.env.now();
-    let hit = |cache: &Cache| {
-        cache.get::<String>(key, now).map(|(token, expires)| {
-            note!(ctx.trace, "google: token from cache ({source})");
-            AccessToken {
-                token: Secret::new(token),
-                expires,
-                source: source.clone(),
-            }
-        })
-    };
-    let Some(cache) = &ctx.cache else {
-        let (token, expires) = fetch()?;
-        return Ok(AccessToken {
-            token,
-            expires,
-            source,
-        });
-    };
-    if let Some(t) = hit(cache) {
-        return Ok(t);
-    }
-    let _guard = cache.lock(key);
-    if let Some(t) = hit(cache) {
-        return Ok(t);
-    }
-    let (token, expires) = fetch()?;
-    if let Err(e) = cache.put(key, &token.expose().to_string(), expires) {
-        note!(ctx.trace, "cache: {e}");
-    }
+    let what = format!("google token ({source})");
+    let (token, expires) = ctx.cache().fill_once(key, ctx.env.now(), &what, || {
+        fetch().map(|(token, expires)| (token, Some(expires)))
+    })?;
     Ok(AccessToken {
         token,
-        expires,
+        expires: expires.unwrap_or_default(),
         source,
     })
 }
@@ -461,15 +432,13 @@ fn metadata(ctx: &Context, scopes: &[String]) -> Outcome<AccessToken> {
             vars::GCE_METADATA_HOST
         )));
     };
-    let key = Cache::key(&["google-metadata", host, &scopes.join(" ")]);
-    let absent_key = Cache::key(&["google-metadata-absent", host]);
+    let key = Key::new(&["google-metadata", host, &scopes.join(" ")]);
+    // An unreachable server is remembered, so the processes of a build probe it once, not
+    // once each.
+    let here = ["google-metadata", host];
     let now = ctx.env.now();
-    if let Some(c) = &ctx.cache
-        && c.get::<bool>(&absent_key, now).is_some()
-    {
-        return Outcome::Missing(format!(
-            "no metadata server at {host} (remembered for {METADATA_ABSENT_TTL} s)"
-        ));
+    if let Some(why) = ctx.cache().absent(&here, now) {
+        return Outcome::Missing(format!("{why} (remembered)"));
     }
     let what = format!("GCE metadata server {host}");
     let mut absent = None;
@@ -480,7 +449,7 @@ fn metadata(ctx: &Context, scopes: &[String]) -> Outcome<AccessToken> {
         let response = match ctx.http.send(&request) {
             Ok(r) => r,
             Err(e) => {
-                absent = Some(format!("no metadata server ({e})"));
+                absent = Some(format!("no metadata server at {host} ({e})"));
                 return Err(e);
             }
         };
@@ -497,9 +466,7 @@ fn metadata(ctx: &Context, scopes: &[String]) -> Outcome<AccessToken> {
     match (result, absent) {
         (Ok(t), _) => Outcome::Found(t),
         (Err(_), Some(why)) => {
-            if let Some(c) = &ctx.cache {
-                let _ = c.put(&absent_key, &true, now + METADATA_ABSENT_TTL);
-            }
+            ctx.cache().remember_absent(&here, now, &why);
             Outcome::Missing(why)
         }
         (Err(e), None) => Outcome::Failed(e),
@@ -534,7 +501,7 @@ fn gcloud(ctx: &Context, scope: &str) -> Outcome<AccessToken> {
             format!("{}\0{active}\0{config}", dir.display())
         })
         .unwrap_or_default();
-    let key = Cache::key(&["google-gcloud", &Secret::new(account).fingerprint(), scope]);
+    let key = Key::new(&["google-gcloud", &Secret::new(account).fingerprint(), scope]);
     let what = "gcloud config config-helper";
     found_or_failed(cached(ctx, &key, what.to_string(), || {
         note!(ctx.trace, "google: running {what}");

@@ -2,10 +2,10 @@
 //! registry's `/oauth2/exchange` for an ACR refresh token. The refresh token is an identity
 //! token: the normal OAuth2 exchange at the registry's realm turns it into an access token.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::cloud::azure::{self, ARM_RESOURCE};
-use crate::kernel::cache::Cache;
+use crate::kernel::cache::Key;
 use crate::kernel::context::Context;
 use crate::kernel::error::{Error, describe_json};
 use crate::kernel::http::{self, Request};
@@ -54,41 +54,14 @@ fn refresh_token(
     target: &Target,
     aad: &azure::AccessToken,
 ) -> Result<Secret, Error> {
-    let key = Cache::key(&["acr-refresh", &target.base_url(), &aad.identity]);
-    let now = ctx.env.now();
-    let cached = |what: &str| {
-        let (c, _) = ctx.cache.as_ref()?.get::<CachedRefresh>(&key, now)?;
-        note!(
-            ctx.trace,
-            "azure keychain: cache {what}: refresh token for {}",
-            target.registry
-        );
-        Some(Secret::new(c.refresh_token))
-    };
-    if let Some(token) = cached("hit") {
-        return Ok(token);
-    }
-    let _guard = ctx.cache.as_ref().map(|c| c.lock(&key));
-    if let Some(token) = cached("hit after waiting for another process") {
-        return Ok(token);
-    }
-    let token = exchange(ctx, target, aad)?;
-    // ACR refresh tokens outlive the Entra token they came from, so its expiry is a safe bound
-    // without reading the token.
-    if let Some(cache) = &ctx.cache {
-        let value = CachedRefresh {
-            refresh_token: token.expose().to_string(),
-        };
-        if let Err(e) = cache.put(&key, &value, aad.expires) {
-            note!(ctx.trace, "cache: {e}");
-        }
-    }
+    let key = Key::new(&["acr-refresh", &target.base_url(), &aad.identity]);
+    let what = format!("acr refresh token for {}", target.registry);
+    let (token, _) = ctx.cache().fill_once(&key, ctx.env.now(), &what, || {
+        // ACR refresh tokens outlive the Entra token they came from, so its expiry is a safe
+        // bound without reading the token.
+        exchange(ctx, target, aad).map(|token| (token, Some(aad.expires)))
+    })?;
     Ok(token)
-}
-
-#[derive(Serialize, Deserialize)]
-struct CachedRefresh {
-    refresh_token: String,
 }
 
 #[derive(Deserialize)]

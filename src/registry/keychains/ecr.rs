@@ -6,10 +6,10 @@
 //! usual Bearer exchange, so its token becomes a username/password credential for it.
 
 use base64::Engine;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::cloud::aws::{self, sign};
-use crate::kernel::cache::Cache;
+use crate::kernel::cache::Key;
 use crate::kernel::context::Context;
 use crate::kernel::env::vars;
 use crate::kernel::error::{Error, Result};
@@ -140,13 +140,6 @@ impl Host {
     }
 }
 
-/// The token, cached under the registry scope and the credentials' identity.
-#[derive(Serialize, Deserialize)]
-struct Token {
-    /// base64 of `AWS:<password>`.
-    authorization: String,
-}
-
 pub fn lookup(ctx: &Context, target: &Target) -> Outcome<Resolved> {
     let Some(host) = parse_host(target.hostname()) else {
         return Outcome::Missing(format!("{} is not an ECR host", target.registry));
@@ -179,46 +172,33 @@ pub fn lookup(ctx: &Context, target: &Target) -> Outcome<Resolved> {
     })
 }
 
-/// The authorization token and when to stop using it (margin applied).
+/// The authorization token (base64 of `AWS:<password>`) and when to stop using it (margin
+/// applied), cached under the registry scope and the credentials' identity.
 fn token(ctx: &Context, host: &Host, credentials: &aws::Credentials) -> Result<(Secret, i64)> {
     let endpoint = host.endpoint(ctx)?;
     let now = ctx.env.now();
-    let key = Cache::key(&[
+    let key = Key::new(&[
         "ecr",
         &host.scope(),
         endpoint.as_str(),
         &credentials.fingerprint(),
     ]);
-    let cache = ctx.cache.as_ref();
-    let cached = || {
-        cache?
-            .get::<Token>(&key, now)
-            .map(|(t, expires)| (Secret::new(t.authorization), expires))
-    };
-    if let Some(hit) = cached() {
-        note!(ctx.trace, "cache: hit for ecr token {}", host.scope());
-        return Ok(hit);
-    }
-    let _guard = cache.map(|c| c.lock(&key));
-    if let Some(hit) = cached() {
-        note!(
-            ctx.trace,
-            "cache: hit after waiting, ecr token {}",
-            host.scope()
-        );
-        return Ok(hit);
-    }
-    let (value, expires_at) = fetch(ctx, host, &endpoint, credentials)?;
-    let expires = expires_at - safety_margin(expires_at - now);
-    if let Some(c) = cache.filter(|_| expires > now) {
-        let stored = Token {
-            authorization: value.expose().to_string(),
-        };
-        if let Err(e) = c.put(&key, &stored, expires) {
-            note!(ctx.trace, "cache: {e}");
-        }
-    }
-    Ok((value, expires))
+    let what = format!("ecr token {}", host.scope());
+    let (value, expires) = ctx
+        .cache()
+        .fill_once_if(&key, now, &what, is_authorization, || {
+            let (value, expires_at) = fetch(ctx, host, &endpoint, credentials)?;
+            Ok((value, Some(expires_at - safety_margin(expires_at - now))))
+        })?;
+    Ok((value, expires.unwrap_or(now)))
+}
+
+/// What GetAuthorizationToken answers, fresh or read back from the cache: base64 of
+/// `user:password`.
+fn is_authorization(token: &Secret) -> bool {
+    base64::engine::general_purpose::STANDARD
+        .decode(token.expose())
+        .is_ok_and(|d| d.contains(&b':'))
 }
 
 #[derive(Deserialize)]
@@ -305,11 +285,7 @@ fn fetch(
         AuthorizationData::List(list) => list.into_iter().next(),
     }
     .ok_or_else(|| Error::new(format!("{what}: the answer holds no authorization data")))?;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(entry.authorization_token.expose())
-        .ok()
-        .filter(|d| d.contains(&b':'));
-    if decoded.is_none() {
+    if !is_authorization(&entry.authorization_token) {
         return Err(Error::new(format!(
             "{what}: the token is not base64 of user:password"
         )));

@@ -67,6 +67,8 @@ pub fn binary() -> &'static str {
 pub struct Bazel {
     dir: tempfile::TempDir,
     env: BTreeMap<String, String>,
+    /// Run the helper as this user (and group) instead of the test's.
+    user: Option<u32>,
 }
 
 impl Default for Bazel {
@@ -96,7 +98,24 @@ impl Bazel {
             ("XDG_RUNTIME_DIR".to_owned(), path("runtime")),
             ("PATH".to_owned(), format!("{}:/usr/bin:/bin", path("bin"))),
         ]);
-        Bazel { dir, env }
+        Bazel {
+            dir,
+            env,
+            user: None,
+        }
+    }
+
+    /// Runs the helper as `uid` (group `uid`, no supplementary groups), owning the sandbox as
+    /// a user owns their home; files written later stay the test's, readable by all.
+    pub fn as_user(&mut self, uid: u32) -> &mut Self {
+        let status = Command::new("chown")
+            .args(["-R", &format!("{uid}:{uid}")])
+            .arg(self.root())
+            .status()
+            .expect("run chown");
+        assert!(status.success(), "chown the sandbox to {uid}");
+        self.user = Some(uid);
+        self
     }
 
     /// The temporary root.
@@ -172,19 +191,7 @@ impl Bazel {
     /// environment, working directory and deadline. `stdin: None` gives it an
     /// empty, closed stdin.
     pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Answer {
-        let mut command = Command::new(binary());
-        command
-            .args(args)
-            .current_dir(self.workspace())
-            .env_clear()
-            .envs(&self.env)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            // Own process group, so a timed-out helper is killed together
-            // with anything it started (e.g. a hanging credential script).
-            .process_group(0);
-        let mut child = command.spawn().expect("spawn credential-helper");
+        let mut child = self.command(args).spawn().expect("spawn credential-helper");
         let pid = child.id();
         let input = stdin.unwrap_or("").to_owned();
         let mut child_stdin = child.stdin.take().unwrap();
@@ -219,6 +226,30 @@ impl Bazel {
             }
         };
         Answer::from_output(args, output)
+    }
+}
+
+impl Bazel {
+    /// The helper's command line as [`Bazel::run`] starts it, piped, for a test that needs the
+    /// process itself (its pid, a signal).
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(binary());
+        command
+            .args(args)
+            .current_dir(self.workspace())
+            .env_clear()
+            .envs(&self.env)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Own process group, so a timed-out helper is killed together
+            // with anything it started (e.g. a hanging credential script).
+            .process_group(0);
+        if let Some(uid) = self.user {
+            // As root, std also drops the supplementary groups.
+            command.uid(uid).gid(uid);
+        }
+        command
     }
 }
 
