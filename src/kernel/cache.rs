@@ -26,6 +26,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::kernel::deadline::Deadline;
 use crate::kernel::env::{Env, vars};
 use crate::kernel::error::{Error, Result};
 use crate::kernel::trace::Trace;
@@ -67,11 +68,16 @@ impl Key {
 pub struct CacheRef<'a> {
     cache: Option<&'a Cache>,
     trace: &'a Trace,
+    deadline: Deadline,
 }
 
 impl<'a> CacheRef<'a> {
-    pub fn new(cache: Option<&'a Cache>, trace: &'a Trace) -> CacheRef<'a> {
-        CacheRef { cache, trace }
+    pub fn new(cache: Option<&'a Cache>, trace: &'a Trace, deadline: Deadline) -> CacheRef<'a> {
+        CacheRef {
+            cache,
+            trace,
+            deadline,
+        }
     }
 
     /// Off unless `on` (an oci entry's `"cache": false`).
@@ -150,7 +156,9 @@ impl<'a> CacheRef<'a> {
             return fetch();
         }
         note!(self.trace, "cache: miss for {what}");
-        let _lock = cache.lock(self.trace, key);
+        // Wait at most half the time left, so the fetch after a timeout still has the rest.
+        let wait = LOCK_WAIT.min(self.deadline.remaining() / 2);
+        let _lock = cache.lock(self.trace, key, wait);
         if let Some((value, expires)) = cache.read(self.trace, key, now, &accept) {
             note!(
                 self.trace,
@@ -318,9 +326,9 @@ impl Cache {
         }
     }
 
-    /// Takes the key's lock, waiting at most [`LOCK_WAIT`]. `None` (a timeout, anything in the
-    /// lock's place that is not our lock file) means going alone.
-    fn lock(&self, trace: &Trace, key: &Key) -> Option<File> {
+    /// Takes the key's lock, waiting at most `wait`. `None` (a timeout, anything in the lock's
+    /// place that is not our lock file) means going alone.
+    fn lock(&self, trace: &Trace, key: &Key, wait: Duration) -> Option<File> {
         let names = self.names(trace, true)?;
         let path = self.dir.join(format!("{}.lock", names.entry(&key.0)));
         let file = match files::open_lock(&path) {
@@ -336,7 +344,7 @@ impl Cache {
         loop {
             match file.try_lock() {
                 Ok(()) => return Some(file),
-                Err(fs::TryLockError::WouldBlock) if start.elapsed() < LOCK_WAIT => {
+                Err(fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
                     std::thread::sleep(Duration::from_millis(3));
                 }
                 Err(_) => return None,

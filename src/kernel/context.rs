@@ -38,6 +38,6 @@ impl Context {
 
     /// The cache for this call (off when disabled or not trusted), with the trace for notes.
     pub fn cache(&self) -> CacheRef<'_> {
-        CacheRef::new(self.cache.as_ref(), &self.trace)
+        CacheRef::new(self.cache.as_ref(), &self.trace, self.deadline)
     }
 }

@@ -15,7 +15,7 @@ fn cache(dir: &Path) -> Cache {
 fn round_trip_expiry_and_what_a_fresh_answer_could_be() {
     let tmp = tempfile::tempdir().unwrap();
     let (cache, trace) = (cache(tmp.path()), Trace::silent());
-    let c = CacheRef::new(Some(&cache), &trace);
+    let c = CacheRef::new(Some(&cache), &trace, Deadline::start());
     let key = Key::new(&["a", "b"]);
     assert!(c.get::<Secret>(&key, 1).is_none());
     assert!(!cache.dir.exists(), "a get creates nothing");
@@ -43,7 +43,7 @@ fn round_trip_expiry_and_what_a_fresh_answer_could_be() {
 fn fill_once_fetches_on_a_miss_only_and_keeps_what_it_is_told() {
     let tmp = tempfile::tempdir().unwrap();
     let (cache, trace) = (cache(tmp.path()), Trace::recording());
-    let c = CacheRef::new(Some(&cache), &trace);
+    let c = CacheRef::new(Some(&cache), &trace, Deadline::start());
     let key = Key::new(&["k"]);
     let fetch = |token: &str, keep| Ok::<_, ()>((Secret::new(token), keep));
     let (t, _) = c
@@ -65,7 +65,7 @@ fn fill_once_fetches_on_a_miss_only_and_keeps_what_it_is_told() {
     let notes = trace.take().join("\n");
     assert!(notes.contains("cache: miss for x") && notes.contains("cache: hit for x"));
 
-    let off = CacheRef::new(None, &trace);
+    let off = CacheRef::new(None, &trace, Deadline::start());
     assert_eq!(
         off.fill_once(&key, 11, "x", || fetch("three", Some(60)))
             .unwrap()
@@ -90,7 +90,7 @@ fn a_directory_that_is_not_ours_is_not_used_and_never_cleared() {
     fs::create_dir(&cache.dir).unwrap();
     fs::write(cache.dir.join("package.json"), b"{}").unwrap();
     fs::set_permissions(&cache.dir, fs::Permissions::from_mode(0o777)).unwrap();
-    let c = CacheRef::new(Some(&cache), &trace);
+    let c = CacheRef::new(Some(&cache), &trace, Deadline::start());
     let key = Key::new(&["k"]);
     c.put(&key, &Secret::new("t"), 1, 100);
     assert!(c.get::<Secret>(&key, 2).is_none());
