@@ -1,7 +1,7 @@
 //! Credentials from the machine: ECS/EKS container credentials and EC2 instance metadata
 //! (IMDSv2: `PUT` a session token, then `GET` the role's credentials with it).
 
-use super::{Credentials, JsonCredentials, cached};
+use super::credentials::{Credentials, JsonCredentials, cached};
 use crate::kernel::context::Context;
 use crate::kernel::env::vars;
 use crate::kernel::error::{Error, Result};

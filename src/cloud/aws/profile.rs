@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{Credentials, JsonCredentials, ini, metadata, sso, sts};
+use super::credentials::{Credentials, JsonCredentials, cached, from_env};
+use super::{ini, metadata, sso, sts};
 use crate::kernel::context::Context;
 use crate::kernel::env::vars;
 use crate::kernel::error::{Error, Result};
@@ -159,7 +160,7 @@ fn resolve(ctx: &Context, profiles: &Profiles, name: &str, depth: usize) -> Resu
         // Temporary credentials (with an Expiration) are kept, so that a build's processes
         // run the command once, not once per download.
         let parts = ["credential_process", name, command];
-        return super::cached(ctx, &parts, || {
+        return cached(ctx, &parts, || {
             credential_process(ctx, command, source("credential_process"))
         });
     }
@@ -233,7 +234,7 @@ fn static_keys(profile: &Profile, source: String) -> Result<Credentials> {
 /// `credential_source` of a role profile: where the source credentials come from.
 fn credential_source(ctx: &Context, name: &str) -> Result<Credentials> {
     let outcome = match name {
-        "Environment" => super::from_env(&ctx.env),
+        "Environment" => from_env(&ctx.env),
         "EcsContainer" => metadata::container(ctx),
         "Ec2InstanceMetadata" => metadata::instance(ctx),
         other => {

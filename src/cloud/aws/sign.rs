@@ -8,7 +8,7 @@ use aws_sigv4::http_request::{
 };
 use aws_sigv4::sign::v4;
 
-use super::Credentials;
+use super::credentials::Credentials;
 use crate::kernel::error::{Error, Result};
 use crate::kernel::secret::Secret;
 

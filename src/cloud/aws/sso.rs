@@ -7,7 +7,7 @@
 
 use serde::Deserialize;
 
-use super::{Credentials, cached, endpoint_override};
+use super::credentials::{Credentials, cached, endpoint_override};
 use crate::kernel::context::Context;
 use crate::kernel::env::vars;
 use crate::kernel::error::{Error, Result, describe_json};

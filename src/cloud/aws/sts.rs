@@ -1,7 +1,8 @@
 //! STS: `AssumeRoleWithWebIdentity` (unsigned; GitHub Actions OIDC, EKS IRSA) and `AssumeRole`
 //! (SigV4-signed with the source credentials). Both answer XML.
 
-use super::{Credentials, cached, endpoint_override, region, sign};
+use super::credentials::{Credentials, cached, endpoint_override, region};
+use super::sign;
 use crate::kernel::context::Context;
 use crate::kernel::env::vars;
 use crate::kernel::error::{Error, Result};
