@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{AccessToken, CLOUD_PLATFORM, cached, endpoint, exchange};
+use super::oauth::{AccessToken, CLOUD_PLATFORM, cached, endpoint, exchange};
 use crate::kernel::cache::Key;
 use crate::kernel::context::Context;
 use crate::kernel::error::{Error, Result, describe_json};

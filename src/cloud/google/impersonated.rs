@@ -5,10 +5,9 @@
 
 use serde::Deserialize;
 
-use super::{
-    AccessToken, AuthorizedUser, CLOUD_PLATFORM, ServiceAccount, authorized_user, cached, endpoint,
-    service_account,
-};
+use super::authorized_user::{AuthorizedUser, authorized_user};
+use super::oauth::{AccessToken, CLOUD_PLATFORM, cached, endpoint};
+use super::service_account::{ServiceAccount, service_account};
 use crate::kernel::cache::Key;
 use crate::kernel::context::Context;
 use crate::kernel::error::{Error, Result, describe_json};
