@@ -242,10 +242,14 @@ fn check_config_file(env: &Env, path: Option<&String>, stdout: &mut dyn Write) -
         );
         return 0;
     };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
+    let text = match crate::kernel::files::read_text(&path) {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            let _ = writeln!(stdout, "{}: cannot read: it does not exist", path.display());
+            return 1;
+        }
         Err(e) => {
-            let _ = writeln!(stdout, "{}: cannot read: {e}", path.display());
+            let _ = writeln!(stdout, "{e}");
             return 1;
         }
     };

@@ -17,6 +17,7 @@ use std::time::Duration;
 use crate::kernel::deadline::Deadline;
 use crate::kernel::env::{Env, vars};
 use crate::kernel::error::{Error, Result};
+use crate::kernel::files;
 use crate::kernel::secret::Secret;
 
 /// Largest response body read; a token answer is a few KiB.
@@ -228,12 +229,14 @@ impl Http {
             Vec::new()
         };
         for path in ca_certs.iter() {
-            let pem = std::fs::read(path).map_err(|e| {
-                Error::new(format!(
-                    "cannot read CA certificate {}: {e}",
-                    path.display()
-                ))
-            })?;
+            let pem = files::read_capped(path)
+                .map_err(|e| e.context("CA certificate"))?
+                .ok_or_else(|| {
+                    Error::new(format!(
+                        "cannot read CA certificate {}: it does not exist",
+                        path.display()
+                    ))
+                })?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
                 Error::new(format!(
                     "invalid PEM CA certificate {}: {e}",

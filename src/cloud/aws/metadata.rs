@@ -5,6 +5,7 @@ use super::credentials::{Credentials, JsonCredentials, cached};
 use crate::kernel::context::Context;
 use crate::kernel::env::vars;
 use crate::kernel::error::{Error, Result};
+use crate::kernel::files;
 use crate::kernel::http::Request;
 use crate::kernel::outcome::Outcome;
 use crate::kernel::secret::Secret;
@@ -86,8 +87,8 @@ fn container_token(ctx: &Context) -> Result<Option<Secret>> {
         return Ok(None);
     };
     let path = ctx.env.expand_path(file);
-    let token = std::fs::read_to_string(&path)
-        .map_err(|e| Error::new(format!("cannot read {}: {e}", path.display())))?;
+    let token = files::read_text(&path)?
+        .ok_or_else(|| Error::new(format!("cannot read {}: it does not exist", path.display())))?;
     Ok(Some(Secret::new(token.trim())))
 }
 

@@ -11,6 +11,7 @@ use super::credentials::{Credentials, cached, endpoint_override};
 use crate::kernel::context::Context;
 use crate::kernel::env::vars;
 use crate::kernel::error::{Error, Result, describe_json};
+use crate::kernel::files;
 use crate::kernel::http::Request;
 use crate::kernel::secret::Secret;
 use crate::kernel::token::parse_rfc3339;
@@ -63,17 +64,13 @@ pub fn credentials(ctx: &Context, role: &Role) -> Result<Credentials> {
         ".aws/sso/cache/{}.json",
         crate::kernel::digest::sha1_hex(role.token_name.as_bytes())
     ));
-    let text = match std::fs::read(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::new(format!(
-                "no SSO token for {:?} ({} does not exist)",
-                role.token_name,
-                path.display()
-            ))
-            .hint(login));
-        }
-        Err(e) => return Err(Error::new(format!("cannot read {}: {e}", path.display()))),
+    let Some(text) = files::read_capped(&path)? else {
+        return Err(Error::new(format!(
+            "no SSO token for {:?} ({} does not exist)",
+            role.token_name,
+            path.display()
+        ))
+        .hint(login));
     };
     let token: CachedToken = serde_json::from_slice(&text).map_err(|e| {
         Error::new(format!(

@@ -9,6 +9,7 @@ use super::managed::{DEFAULT_IMDS, app_service, imds};
 use crate::kernel::context::Context;
 use crate::kernel::env::{Env, vars};
 use crate::kernel::error::Error;
+use crate::kernel::files;
 use crate::kernel::http;
 use crate::kernel::outcome::Outcome;
 use crate::kernel::secret::Secret;
@@ -123,7 +124,11 @@ impl Identity {
             None => env.home().map(|h| h.join(".azure")),
         };
         let profile = dir
-            .map(|d| std::fs::read(d.join("azureProfile.json")).unwrap_or_default())
+            .and_then(|d| {
+                files::read_capped(&d.join("azureProfile.json"))
+                    .ok()
+                    .flatten()
+            })
             .unwrap_or_default();
         Some(Identity::AzureCli {
             program,
@@ -245,20 +250,21 @@ impl Identity {
                 client_id,
                 token_file,
             } => {
-                let assertion = match std::fs::read_to_string(token_file) {
-                    Ok(t) if !t.trim().is_empty() => Secret::new(t.trim()),
-                    Ok(_) => {
+                let assertion = match files::read_text(token_file) {
+                    Ok(Some(t)) if !t.trim().is_empty() => Secret::new(t.trim()),
+                    Ok(None) => {
+                        return Outcome::Failed(Error::new(format!(
+                            "cannot read {}: it does not exist",
+                            token_file.display()
+                        )));
+                    }
+                    Ok(Some(_)) => {
                         return Outcome::Failed(Error::new(format!(
                             "{} is empty",
                             token_file.display()
                         )));
                     }
-                    Err(e) => {
-                        return Outcome::Failed(Error::new(format!(
-                            "cannot read {}: {e}",
-                            token_file.display()
-                        )));
-                    }
+                    Err(e) => return Outcome::Failed(e),
                 };
                 entra(
                     ctx,

@@ -7,6 +7,7 @@ use crate::kernel::cache::Key;
 use crate::kernel::context::Context;
 use crate::kernel::env::{Env, vars};
 use crate::kernel::error::{Error, Result, describe_json};
+use crate::kernel::files;
 use crate::kernel::outcome::Outcome;
 use crate::kernel::process;
 use crate::kernel::secret::{Secret, has_control_character};
@@ -42,10 +43,15 @@ pub(super) fn token(ctx: &Context, scope: &str) -> Outcome<AccessToken> {
     // gcloud's account lives in its config; a switch of account must not reuse a token.
     let account = config_dir(&ctx.env)
         .map(|dir| {
-            let active = std::fs::read_to_string(dir.join("active_config")).unwrap_or_default();
+            let active = files::read_text(&dir.join("active_config"))
+                .ok()
+                .flatten()
+                .unwrap_or_default();
             let active = active.trim();
             let name = if active.is_empty() { "default" } else { active };
-            let config = std::fs::read_to_string(dir.join(format!("configurations/config_{name}")))
+            let config = files::read_text(&dir.join(format!("configurations/config_{name}")))
+                .ok()
+                .flatten()
                 .unwrap_or_default();
             format!("{}\0{active}\0{config}", dir.display())
         })

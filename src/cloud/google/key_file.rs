@@ -8,6 +8,7 @@ use super::service_account::{ServiceAccount, service_account};
 use super::{external_account, impersonated};
 use crate::kernel::context::Context;
 use crate::kernel::error::{Error, Result, describe_json};
+use crate::kernel::files;
 use crate::note;
 use serde::Deserialize;
 
@@ -24,7 +25,9 @@ pub(super) fn from_file(
     what: &str,
     scope: &str,
 ) -> Result<AccessToken> {
-    let text = std::fs::read(path).map_err(|e| Error::new(format!("cannot read {what}: {e}")))?;
+    let text = files::read_capped(path)
+        .map_err(|e| e.context(what))?
+        .ok_or_else(|| Error::new(format!("cannot read {what}: it does not exist")))?;
     let kind = file_type(&text, what)?;
     note!(ctx.trace, "google: {what}: type {kind:?}");
     match parse_file(&text, what, &kind)? {
