@@ -404,3 +404,32 @@ fn errors_never_quote_proxy_urls_server_codes_or_config_values() {
         assert_no_canary(&err);
     }
 }
+
+/// Cloud metadata endpoints named by the environment get their secret header only over https,
+/// or plain http on loopback (App Service, Container Apps) or a link-local address (IMDS).
+#[test]
+fn managed_identity_endpoints_off_the_machine_must_be_https() {
+    let uri = "https://acct.blob.core.windows.net/cache/ac/0123";
+    for (var, value, extra) in [
+        (
+            "IDENTITY_ENDPOINT",
+            "http://10.1.2.3:8081/msi/token",
+            Some(("IDENTITY_HEADER", CANARY)),
+        ),
+        (
+            "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+            "http://metadata.example.com",
+            None,
+        ),
+    ] {
+        let mut bazel = Bazel::new();
+        bazel.env(var, value);
+        if let Some((k, v)) = extra {
+            bazel.env(k, v);
+        }
+        let err = bazel.get(uri).failure();
+        assert!(err.contains(var) && err.contains("must be https"), "{err}");
+        assert!(!err.contains("10.1.2.3") && !err.contains("metadata.example.com"), "{err}");
+        assert_no_canary(&err);
+    }
+}

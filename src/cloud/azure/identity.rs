@@ -13,6 +13,7 @@ use crate::kernel::files;
 use crate::kernel::http;
 use crate::kernel::outcome::Outcome;
 use crate::kernel::secret::Secret;
+use crate::kernel::transport::require_secure;
 
 /// Where the token comes from.
 #[derive(Debug)]
@@ -70,7 +71,7 @@ impl Identity {
             let tenant = need(vars::AZURE_TENANT_ID)?;
             if !is_tenant(&tenant) {
                 return Err(Error::new(format!(
-                    "{} {tenant:?} is not a tenant ID or domain",
+                    "{} is not a tenant ID or domain",
                     vars::AZURE_TENANT_ID
                 )));
             }
@@ -98,6 +99,13 @@ impl Identity {
             let endpoint = url::Url::parse(endpoint).map_err(|e| {
                 Error::new(format!("{} is not a URL ({e})", vars::IDENTITY_ENDPOINT))
             })?;
+            // App Service and Container Apps serve it on loopback; the header is a secret.
+            require_secure(&endpoint, false).map_err(|_| {
+                Error::new(format!(
+                    "{} must be https, or http on loopback",
+                    vars::IDENTITY_ENDPOINT
+                ))
+            })?;
             return Ok(Identity::AppService {
                 endpoint,
                 header: Secret::new(header),
@@ -110,6 +118,14 @@ impl Identity {
         let base = url::Url::parse(base).map_err(|e| {
             Error::new(format!(
                 "{} is not a URL ({e})",
+                vars::AZURE_POD_IDENTITY_AUTHORITY_HOST
+            ))
+        })?;
+        // The metadata service is plain http on its link-local address, as on every cloud.
+        let link_local = matches!(base.host(), Some(url::Host::Ipv4(ip)) if ip.is_link_local());
+        require_secure(&base, link_local).map_err(|_| {
+            Error::new(format!(
+                "{} must be https, or http on loopback or a link-local address",
                 vars::AZURE_POD_IDENTITY_AUTHORITY_HOST
             ))
         })?;
@@ -355,7 +371,7 @@ mod tests {
                     ("AZURE_CLIENT_ID", "a"),
                     ("AZURE_TENANT_ID", "../x"),
                 ],
-                "error: AZURE_TENANT_ID \"../x\" is not a tenant ID or domain",
+                "error: AZURE_TENANT_ID is not a tenant ID or domain",
             ),
         ];
         for (env, want) in table {
