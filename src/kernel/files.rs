@@ -3,9 +3,10 @@
 //! is an error naming the path, never quoting the contents.
 //!
 //! A FIFO would block `open` until a writer appears and `/dev/zero` never ends, so files are
-//! opened without blocking and checked through the opened handle before a byte is read.
+//! opened without blocking and checked through the opened handle before a byte is read. The
+//! cache opens its own files through the same [`guard`], refusing links as well.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::path::Path;
 
@@ -32,7 +33,10 @@ pub fn read_text(path: &Path) -> Result<Option<String>, Error> {
 /// Reads a whole regular file of at most `limit` bytes; a missing file is `Ok(None)`.
 pub fn read_at_most(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, Error> {
     let cannot = |e: std::io::Error| Error::new(format!("cannot read {}: {e}", path.display()));
-    let file = match open_nonblocking(path) {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    guard(&mut options, Links::Follow);
+    let file = match options.open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(cannot(e)),
@@ -44,14 +48,44 @@ pub fn read_at_most(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, Error> {
             path.display()
         )));
     }
-    let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(cannot)?;
-    if bytes.len() as u64 > limit {
-        return Err(too_large(path, limit));
+    match read_bounded(&file, limit).map_err(cannot)? {
+        Some(bytes) => Ok(Some(bytes)),
+        None => Err(too_large(path, limit)),
     }
-    Ok(Some(bytes))
+}
+
+/// The whole of an opened file, or `None` if it holds more than `limit` bytes (it may grow
+/// after its metadata was read, so the limit is enforced while reading).
+pub fn read_bounded(file: &File, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
+}
+
+/// Whether an open may follow a symbolic link: yes for the files users point us at (a
+/// Kubernetes secret is a link farm), never for the files the helper owns.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Links {
+    Follow,
+    Refuse,
+}
+
+/// The flags every open of a file on disk takes: never wait on a FIFO (`O_NONBLOCK`; the
+/// handle's metadata then refuses it), and with [`Links::Refuse`] never go through a link
+/// (`O_NOFOLLOW`). Elsewhere than Unix, the callers' metadata checks are what remains.
+pub fn guard(options: &mut OpenOptions, links: Links) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let no_follow = if links == Links::Refuse {
+            libc::O_NOFOLLOW
+        } else {
+            0
+        };
+        options.custom_flags(libc::O_NONBLOCK | no_follow);
+    }
+    #[cfg(not(unix))]
+    let _ = (options, links);
 }
 
 /// "x is larger than 16 MiB": the one wording for an oversized file or archive member.
@@ -65,20 +99,6 @@ pub fn too_large(path: &Path, limit: u64) -> Error {
         "{} is larger than {size}, too large for a credentials file",
         path.display()
     ))
-}
-
-#[cfg(unix)]
-fn open_nonblocking(path: &Path) -> std::io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-}
-
-#[cfg(not(unix))]
-fn open_nonblocking(path: &Path) -> std::io::Result<File> {
-    File::open(path)
 }
 
 #[cfg(test)]

@@ -429,7 +429,10 @@ fn managed_identity_endpoints_off_the_machine_must_be_https() {
         }
         let err = bazel.get(uri).failure();
         assert!(err.contains(var) && err.contains("must be https"), "{err}");
-        assert!(!err.contains("10.1.2.3") && !err.contains("metadata.example.com"), "{err}");
+        assert!(
+            !err.contains("10.1.2.3") && !err.contains("metadata.example.com"),
+            "{err}"
+        );
         assert_no_canary(&err);
     }
 }

@@ -7,8 +7,10 @@
 //! checked (a real directory, regular files, sizes).
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read};
+use std::io;
 use std::path::Path;
+
+use crate::kernel::files::{self as kernel_files, Links};
 
 /// Entries, locks, the key and the tag are small; anything larger was not written by us.
 pub const MAX_FILE: u64 = 64 * 1024;
@@ -74,10 +76,9 @@ pub fn read_small(path: &Path) -> Found {
     if let Some(why) = not_a_small_file_of_ours(&meta) {
         return Found::NotOurs(why);
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
-    match (&file).take(MAX_FILE + 1).read_to_end(&mut bytes) {
-        Ok(_) if bytes.len() as u64 <= MAX_FILE => Found::Bytes(bytes),
-        Ok(_) => Found::NotOurs("it grew past the size limit".into()),
+    match kernel_files::read_bounded(&file, MAX_FILE) {
+        Ok(Some(bytes)) => Found::Bytes(bytes),
+        Ok(None) => Found::NotOurs("it grew past the size limit".into()),
         Err(e) => Found::NotOurs(format!("cannot read it ({e})")),
     }
 }
@@ -95,7 +96,7 @@ pub fn open_lock(path: &Path) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options.write(true).create(true).truncate(false);
     os::private_file(&mut options);
-    os::no_follow_no_wait(&mut options);
+    kernel_files::guard(&mut options, Links::Refuse);
     let file = options.open(path)?;
     match not_a_small_file_of_ours(&file.metadata()?) {
         Some(why) => Err(io::Error::other(why)),
@@ -161,18 +162,12 @@ mod os {
     pub fn open_read(path: &Path) -> io::Result<fs::File> {
         let mut options = OpenOptions::new();
         options.read(true);
-        no_follow_no_wait(&mut options);
+        crate::kernel::files::guard(&mut options, crate::kernel::files::Links::Refuse);
         options.open(path)
     }
 
     pub fn private_file(options: &mut OpenOptions) {
         options.mode(0o600);
-    }
-
-    /// `O_NOFOLLOW`: a link is an error, not a way elsewhere; `O_NONBLOCK`: opening a FIFO
-    /// returns at once (and the handle's metadata then refuses it).
-    pub fn no_follow_no_wait(options: &mut OpenOptions) {
-        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
     }
 }
 
@@ -201,8 +196,6 @@ mod os {
     }
 
     pub fn private_file(_options: &mut OpenOptions) {}
-
-    pub fn no_follow_no_wait(_options: &mut OpenOptions) {}
 }
 
 #[cfg(test)]
