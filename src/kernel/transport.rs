@@ -31,6 +31,15 @@ pub fn is_loopback_host(host: &str) -> bool {
     host.eq_ignore_ascii_case("localhost") || ip_of(host).is_some_and(|ip| ip.is_loopback())
 }
 
+/// 169.254.0.0/16 and fe80::/10: where the clouds serve their metadata over plain http.
+pub fn is_link_local_host(host: &str) -> bool {
+    match ip_of(host) {
+        Some(IpAddr::V4(ip)) => ip.is_link_local(),
+        Some(IpAddr::V6(ip)) => ip.is_unicast_link_local(),
+        None => false,
+    }
+}
+
 /// Loopback, link-local, private-network and unspecified addresses, and `localhost` names:
 /// hosts a server elsewhere must not be able to point us at (request forgery into the local
 /// network). Only IP literals and names are judged; DNS is not consulted.
@@ -140,6 +149,15 @@ mod tests {
             ("localhost.example.com", false, false),
             ("127.0.0.1.nip.io", false, false),
         ];
+        for (host, link_local) in [
+            ("169.254.169.254", true),
+            ("[fe80::1]", true),
+            ("127.0.0.1", false),
+            ("10.0.0.1", false),
+            ("metadata.example.com", false),
+        ] {
+            assert_eq!(is_link_local_host(host), link_local, "link-local {host}");
+        }
         for (host, loopback, local) in table {
             assert_eq!(is_loopback_host(host), loopback, "loopback {host}");
             assert_eq!(is_local_host(host), local, "local {host}");

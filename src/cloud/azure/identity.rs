@@ -13,7 +13,7 @@ use crate::kernel::files;
 use crate::kernel::http;
 use crate::kernel::outcome::Outcome;
 use crate::kernel::secret::Secret;
-use crate::kernel::transport::require_secure;
+use crate::kernel::transport::{is_link_local_host, require_secure};
 
 /// Where the token comes from.
 #[derive(Debug)]
@@ -122,7 +122,7 @@ impl Identity {
             ))
         })?;
         // The metadata service is plain http on its link-local address, as on every cloud.
-        let link_local = matches!(base.host(), Some(url::Host::Ipv4(ip)) if ip.is_link_local());
+        let link_local = base.host_str().is_some_and(is_link_local_host);
         require_secure(&base, link_local).map_err(|_| {
             Error::new(format!(
                 "{} must be https, or http on loopback or a link-local address",

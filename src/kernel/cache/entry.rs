@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::kernel::secret::Secret;
+use crate::kernel::secret::{Secret, has_control_character};
 
 /// Bumped when the file format changes; other versions are ignored and rewritten.
 pub const VERSION: u32 = 2;
@@ -46,7 +46,7 @@ impl Entry for Secret {
 
 /// A token, a key id, a session token: non-empty, no control characters.
 pub fn is_token(value: &str) -> bool {
-    !value.is_empty() && !value.chars().any(char::is_control)
+    !value.is_empty() && !has_control_character(value)
 }
 
 /// Serde for the [`Secret`] fields of an [`Entry`] (`#[serde(with = "...::cache::secret")]`):
