@@ -36,8 +36,10 @@ pub mod vars {
     pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
     /// Holds the token cache (default `~/.cache`).
     pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
-    /// The home directory.
+    /// The home directory; the only source of it (the user database is never asked).
     pub const HOME: &str = "HOME";
+    /// The home directory on Windows when `HOME` is unset.
+    pub const USERPROFILE: &str = "USERPROFILE";
     /// The netrc file read by the `netrc` helper (default `~/.netrc`).
     pub const NETRC: &str = "NETRC";
     /// Searched for `docker-credential-<name>` programs.
@@ -159,14 +161,19 @@ impl Env {
         Env::new(vars, cwd, now)
     }
 
-    /// Builds an environment from explicit parts; `HOME` (else the platform's notion of home)
-    /// gives the home directory.
+    /// Builds an environment from explicit parts. The home directory is `HOME` (on Windows,
+    /// else `USERPROFILE`) and nothing else: asking the user database (`getpwuid`) would load
+    /// an NSS module into a statically linked binary, which crashes it when the uid has no
+    /// entry (containers running as an arbitrary uid).
     pub fn new(vars: BTreeMap<String, String>, cwd: PathBuf, now: i64) -> Env {
-        let home = vars
-            .get(vars::HOME)
-            .filter(|h| !h.is_empty())
-            .map(PathBuf::from)
-            .or_else(dirs::home_dir);
+        let named = |name: &str| vars.get(name).filter(|h| !h.is_empty()).map(PathBuf::from);
+        let home = named(vars::HOME).or_else(|| {
+            if cfg!(windows) {
+                named(vars::USERPROFILE)
+            } else {
+                None
+            }
+        });
         Env {
             vars,
             home,

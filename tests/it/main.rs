@@ -14,6 +14,7 @@ mod helpers;
 mod keychains;
 mod layers;
 mod oci;
+mod platform;
 mod transport;
 mod trust;
 
