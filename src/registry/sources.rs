@@ -142,6 +142,7 @@ fn from_lookup_chain(ctx: &Context, chain: &LookupChain) -> Outcome<Sourced> {
             Credential::IdentityToken {
                 username,
                 token: f.secret,
+                password: None,
             },
             &f.source,
         );

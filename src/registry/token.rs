@@ -152,7 +152,8 @@ impl Exchange<'_> {
     pub fn run(&self, ctx: &Context) -> Result<Token, Failure> {
         let realm = self.realm()?;
         let service = self.challenge.param("service");
-        // An identity token can only be used through OAuth2.
+        // An identity token can only be used through OAuth2 (go-containerregistry's rule; its
+        // 404 fallback `GET` carries the entry's username and password, never the token).
         let use_oauth2 = matches!(
             (self.method, self.credential.map(|c| &c.credential)),
             (_, Some(Credential::IdentityToken { .. }))
@@ -226,16 +227,10 @@ impl Exchange<'_> {
             q.append_pair("scope", &self.scope);
         }
         let mut request = Request::get(url);
-        let auth = match self.credential.map(|c| &c.credential) {
-            Some(Credential::Basic { username, password }) => {
-                Some(Credential::basic_header(username, password))
-            }
-            Some(Credential::IdentityToken { username, token }) => Some(Credential::basic_header(
-                username.as_deref().unwrap_or("<token>"),
-                token,
-            )),
-            _ => None,
-        };
+        let auth = self
+            .credential
+            .and_then(|c| c.credential.basic_auth())
+            .map(|(username, password)| Credential::basic_header(username, password));
         note!(
             ctx.trace,
             "token exchange: GET {} ({}, service {:?}, scope {})",

@@ -190,25 +190,23 @@ fn a_helpers_background_process_neither_blocks_nor_survives_the_call() {
     assert_killed(&pid_file);
 }
 
-/// Three 4-second children in one `get` (an AWS credential_process for the ECR keychain, then
-/// `$DOCKER_AUTH_CONFIG`'s credHelpers entry, then config.json's credsStore) share one deadline.
+/// Two children in one `get` that together outlast the deadline (a 4 s AWS credential_process
+/// for the ECR keychain, then config.json's credsStore, 6 s) share it: the second is cut to
+/// what is left, not given its own 5 s. (`$DOCKER_AUTH_CONFIG` names no helpers in docker's
+/// format, so a third child cannot come from there.)
 #[test]
-fn three_slow_helpers_share_one_deadline() {
+fn slow_helpers_share_one_deadline() {
     let ecr_uri = "https://123456789012.dkr.ecr.us-west-2.amazonaws.com/v2/team/app/manifests/v1";
-    let host = "123456789012.dkr.ecr.us-west-2.amazonaws.com";
     let mut bazel = Bazel::new();
     let log = bazel.root().join("runs.log");
-    let slow =
-        |name: &str, then: &str| format!("echo {name} >> '{}'\nsleep 4\n{then}", log.display());
-    bazel.script("slow-process", &slow("process", "exit 1"));
-    bazel.script(
-        "docker-credential-slowa",
-        &slow(
-            "slowa",
-            "echo 'credentials not found in native keychain'; exit 1",
-        ),
-    );
-    bazel.script("docker-credential-slowb", &slow("slowb", "exit 1"));
+    let slow = |name: &str, seconds: u32, then: &str| {
+        format!(
+            "echo {name} >> '{}'\nsleep {seconds}\n{then}",
+            log.display()
+        )
+    };
+    bazel.script("slow-process", &slow("process", 4, "exit 1"));
+    bazel.script("docker-credential-slowb", &slow("slowb", 6, "exit 1"));
     let aws_config = bazel.write(
         "aws-config",
         "[default]\ncredential_process = slow-process\n",
@@ -217,20 +215,13 @@ fn three_slow_helpers_share_one_deadline() {
     bazel
         .env("CREDENTIAL_HELPER_ACTIVE_KEYCHAINS", "ecr")
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", &aws_config)
-        .env(
-            "DOCKER_AUTH_CONFIG",
-            format!(r#"{{"credHelpers":{{"{host}":"slowa"}}}}"#),
-        );
+        .env("AWS_CONFIG_FILE", &aws_config);
     let started = Instant::now();
     let err = bazel.get(ecr_uri).failure();
     let took = started.elapsed();
-    eprintln!("three slow helpers: {took:?}: {err}");
+    eprintln!("slow helpers: {took:?}: {err}");
     let runs = std::fs::read_to_string(&log).unwrap_or_default();
-    assert_eq!(
-        runs.lines().collect::<Vec<_>>(),
-        ["process", "slowa", "slowb"]
-    );
+    assert_eq!(runs.lines().collect::<Vec<_>>(), ["process", "slowb"]);
     assert!(took < CALL_LIMIT, "{took:?}");
 }
 

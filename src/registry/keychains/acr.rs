@@ -39,6 +39,9 @@ pub fn lookup(ctx: &Context, target: &Target) -> Outcome<Resolved> {
         Ok(token) => Outcome::Found(Resolved::Credential(Sourced {
             credential: Credential::IdentityToken {
                 username: Some(USERNAME.to_string()),
+                // ACR's GET endpoint takes the refresh token as this username's password
+                // (what docker-credential-acr-env answers).
+                password: Some(token.clone()),
                 token,
             },
             source: format!("azure keychain ({})", aad.source),

@@ -10,14 +10,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::credential_helper;
+use super::{credential_helper, docker_env};
 use crate::kernel::context::Context;
 use crate::kernel::env::vars;
 use crate::kernel::error::{Error, describe_json};
 use crate::kernel::files;
 use crate::kernel::outcome::Outcome;
 use crate::kernel::secret::Secret;
-use crate::note;
 use crate::registry::reference::{DOCKER_HUB, DOCKER_HUB_CONFIG_KEY, Target};
 use crate::registry::{Credential, Sourced};
 
@@ -57,34 +56,37 @@ impl AuthEntry {
         }
     }
 
-    /// The credential this entry holds; `Ok(None)` for an empty marker (`"host": {}`), which
-    /// docker writes when a credential helper holds the secret.
+    /// The credential this entry holds, read as docker/cli loads it and go-containerregistry
+    /// uses it; `Ok(None)` for an empty marker (`"host": {}`), which docker writes when a
+    /// credential helper holds the secret.
+    ///
+    /// A non-empty `auth` replaces `username` and `password` (docker/cli's `LoadFromReader`);
+    /// `<token>` is an ordinary username here. A registry token is used as it is; an identity
+    /// token is the refresh grant's, the username and password beside it the Basic auth of a
+    /// `GET` after a 404; else a username and password (both non-empty) are Basic auth.
     pub fn credential(&self) -> Result<Option<Credential>, String> {
         let nonempty = |s: &Option<Secret>| s.clone().filter(|s| !s.is_empty());
+        let (username, password) = match nonempty(&self.auth) {
+            Some(auth) => {
+                let (u, p) = Credential::decode_auth(&auth).map_err(|e| format!("\"auth\" {e}"))?;
+                (Some(u), Some(p))
+            }
+            None => (self.username.clone(), self.password.clone()),
+        };
+        let username = username.filter(|u| !u.is_empty());
+        let password = password.filter(|p| !p.is_empty());
         if let Some(t) = nonempty(&self.registrytoken) {
             return Ok(Some(Credential::RegistryToken(t)));
         }
-        let (mut username, mut password) = (self.username.clone(), nonempty(&self.password));
-        if let Some(auth) = nonempty(&self.auth) {
-            match Credential::from_auth(&auth).map_err(|e| format!("\"auth\" {e}"))? {
-                Credential::Basic {
-                    username: u,
-                    password: p,
-                } => {
-                    username = Some(u);
-                    password = Some(p);
-                }
-                other => return Ok(Some(other)),
-            }
-        }
         if let Some(token) = nonempty(&self.identitytoken) {
             return Ok(Some(Credential::IdentityToken {
-                username: username.filter(|u| !u.is_empty() && u != "<token>"),
+                username,
                 token,
+                password,
             }));
         }
         match (username, password) {
-            (Some(u), Some(p)) if !u.is_empty() => Ok(Some(Credential::from_user_password(&u, p))),
+            (Some(username), Some(password)) => Ok(Some(Credential::Basic { username, password })),
             _ => Ok(None),
         }
     }
@@ -159,84 +161,47 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T
     })
 }
 
-/// Looks the registry up in docker's files and helpers.
+/// Looks the registry up as docker/cli's `GetAuthConfig` does: `$DOCKER_AUTH_CONFIG`'s entry
+/// for the registry's key, else the file's `credHelpers[key]`, else its `credsStore`, else its
+/// `auths`. A configured helper has the last word, as in docker's native store: when it has
+/// nothing, the `auths` entry (a marker, usually) is not used.
 pub fn lookup(ctx: &Context, target: &Target) -> Outcome<Sourced> {
-    let env_config = match ctx.env.var(vars::DOCKER_AUTH_CONFIG) {
-        Some(json) => match serde_json::from_str::<DockerConfig>(json) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                return Outcome::Failed(Error::new(format!(
-                    "{} is not a valid docker config: {}",
-                    vars::DOCKER_AUTH_CONFIG,
-                    describe_json(&e)
-                )));
-            }
-        },
-        None => None,
-    };
-    let path = config_path(ctx);
-    let file_config = match path.as_deref().map(read_json::<DockerConfig>) {
-        Some(Ok(c)) => c,
-        Some(Err(e)) => return Outcome::Failed(e),
-        None => None,
-    };
-    let shown = path
-        .as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
-
-    // $DOCKER_AUTH_CONFIG is layered over the file: its entries are looked at first.
-    let layers = [
-        env_config
-            .as_ref()
-            .map(|c| (c, vars::DOCKER_AUTH_CONFIG.to_string())),
-        file_config
-            .as_ref()
-            .map(|c| (c, format!("docker config {shown}"))),
-    ];
-    let layers: Vec<_> = layers.into_iter().flatten().collect();
-
-    for (config, name) in &layers {
-        let helper = config
-            .cred_helpers
-            .get(&target.registry)
-            .or_else(|| {
-                target
-                    .is_docker_hub()
-                    .then(|| config.cred_helpers.get(DOCKER_HUB_CONFIG_KEY))
-                    .flatten()
-            })
-            .map(|h| (h, "credHelpers"))
-            .or_else(|| config.creds_store.as_ref().map(|h| (h, "credsStore")));
-        if let Some((helper, field)) = helper {
-            let source = format!("{name} {field} '{helper}'");
-            match credential_helper::get(ctx, helper, server_url(target)) {
-                Outcome::Found(credential) => {
-                    return Outcome::Found(Sourced { credential, source });
-                }
-                Outcome::Missing(why) => note!(ctx.trace, "{source}: {why}"),
-                Outcome::Failed(e) => return Outcome::Failed(e.context(source)),
-            }
-        }
-        if let Some((key, entry)) = find_auth(&config.auths, target) {
-            match entry.credential() {
-                Ok(Some(credential)) => {
-                    return Outcome::Found(Sourced {
-                        credential,
-                        source: format!("{name} auths[\"{key}\"]"),
-                    });
-                }
-                Ok(None) => note!(ctx.trace, "{name}: auths[\"{key}\"] holds no credential"),
-                Err(why) => {
-                    return Outcome::Failed(Error::new(format!("{name}: auths[\"{key}\"]: {why}")));
-                }
-            }
-        }
+    let key = server_url(target);
+    if let Some(found) = docker_env::lookup(ctx, key) {
+        return found;
     }
-    if layers.is_empty() {
-        Outcome::Missing(format!("no docker config at {shown}"))
-    } else {
-        Outcome::Missing(format!("no docker config entry for {}", target.registry))
+    let Some(path) = config_path(ctx) else {
+        return Outcome::Missing("no docker config: no home directory".into());
+    };
+    let shown = path.display().to_string();
+    // An optional Kubernetes secret mount leaves a directory here: no docker config, as
+    // go-containerregistry's `fileExists` and docker/cli's warning have it.
+    if path.is_dir() {
+        return Outcome::Missing(format!("no docker config: {shown} is a directory"));
+    }
+    let config = match read_json::<DockerConfig>(&path) {
+        Ok(Some(c)) => c,
+        Ok(None) => return Outcome::Missing(format!("no docker config at {shown}")),
+        Err(e) => return Outcome::Failed(e),
+    };
+    let name = format!("docker config {shown}");
+
+    let helper = config
+        .cred_helpers
+        .get(key)
+        .map(|h| (h, "credHelpers"))
+        .or_else(|| config.creds_store.as_ref().map(|h| (h, "credsStore")));
+    if let Some((helper, field)) = helper {
+        let source = format!("{name} {field} '{helper}'");
+        return match credential_helper::get(ctx, helper, key) {
+            Outcome::Found(credential) => Outcome::Found(Sourced { credential, source }),
+            Outcome::Missing(why) => Outcome::Missing(format!("{source}: {why}")),
+            Outcome::Failed(e) => Outcome::Failed(e.context(source)),
+        };
+    }
+    match find_auth(&config.auths, target) {
+        Some((key, entry)) => entry.outcome(format!("{name} auths[\"{key}\"]")),
+        None => Outcome::Missing(format!("no docker config entry for {}", target.registry)),
     }
 }
 
@@ -304,38 +269,99 @@ mod tests {
         assert!(find_auth(&auths(&["localhost:5000"]), &local).is_some());
     }
 
+    /// An entry as (kind, username, password, token), `None` for no credential.
+    type Shape = Option<(&'static str, Option<String>, Option<String>, Option<String>)>;
+
+    fn shape(c: Option<Credential>) -> Shape {
+        let s = |v: &Secret| v.expose().to_string();
+        c.map(|c| match c {
+            Credential::Basic { username, password } => {
+                ("basic", Some(username), Some(s(&password)), None)
+            }
+            Credential::IdentityToken {
+                username,
+                token,
+                password,
+            } => (
+                "identity",
+                username,
+                password.as_ref().map(s),
+                Some(s(&token)),
+            ),
+            Credential::RegistryToken(t) => ("registry", None, None, Some(s(&t))),
+        })
+    }
+
+    /// docker/cli's `LoadFromReader` + go-containerregistry's `AuthConfig` use in bearer.go.
     #[test]
     fn entries_to_credentials() {
-        let entry = |json: &str| {
-            serde_json::from_str::<AuthEntry>(json)
-                .unwrap()
-                .credential()
-        };
-        assert!(matches!(entry(r#"{}"#), Ok(None)));
-        assert!(matches!(entry(r#"{"auth":""}"#), Ok(None)));
-        assert!(matches!(
-            entry(r#"{"auth":"dTpw"}"#),
-            Ok(Some(Credential::Basic { .. }))
-        ));
-        assert!(matches!(
-            entry(r#"{"username":"u","password":"p"}"#),
-            Ok(Some(Credential::Basic { .. }))
-        ));
-        assert!(matches!(
-            entry(r#"{"identitytoken":"t","email":"x"}"#),
-            Ok(Some(Credential::IdentityToken { .. }))
-        ));
-        assert!(matches!(
-            entry(r#"{"auth":"dTpw","identitytoken":"t"}"#),
-            Ok(Some(Credential::IdentityToken {
-                username: Some(_),
-                ..
-            }))
-        ));
-        assert!(matches!(
-            entry(r#"{"registrytoken":"t"}"#),
-            Ok(Some(Credential::RegistryToken(_)))
-        ));
-        assert!(entry(r#"{"auth":"!!"}"#).is_err());
+        let some = |v: &str| Some(v.to_string());
+        let table: &[(&str, Shape)] = &[
+            ("{}", None),
+            (r#"{"auth":""}"#, None),
+            (r#"{"email":"x@y"}"#, None),
+            (r#"{"username":"u"}"#, None),
+            (r#"{"username":"u","password":""}"#, None),
+            // base64("u:"): a username without a password sends nothing.
+            (r#"{"auth":"dTo="}"#, None),
+            (
+                r#"{"auth":"dTpw"}"#,
+                Some(("basic", some("u"), some("p"), None)),
+            ),
+            (
+                r#"{"username":"u","password":"p"}"#,
+                Some(("basic", some("u"), some("p"), None)),
+            ),
+            // `auth` replaces the fields beside it.
+            (
+                r#"{"auth":"dTpw","username":"x","password":"y"}"#,
+                Some(("basic", some("u"), some("p"), None)),
+            ),
+            // `<token>` is only the credential helpers' marker: base64("<token>:p").
+            (
+                r#"{"auth":"PHRva2VuPjpw"}"#,
+                Some(("basic", some("<token>"), some("p"), None)),
+            ),
+            (
+                r#"{"identitytoken":"t","email":"x"}"#,
+                Some(("identity", None, None, some("t"))),
+            ),
+            // Issue 6: `<token>:` (what registry login tools write) beside the identity token.
+            (
+                r#"{"auth":"PHRva2VuPjo=","identitytoken":"t"}"#,
+                Some(("identity", some("<token>"), None, some("t"))),
+            ),
+            // Issue 7: password and identity token both kept.
+            (
+                r#"{"auth":"dTpw","identitytoken":"t"}"#,
+                Some(("identity", some("u"), some("p"), some("t"))),
+            ),
+            (
+                r#"{"username":"u","password":"p","identitytoken":"t"}"#,
+                Some(("identity", some("u"), some("p"), some("t"))),
+            ),
+            (
+                r#"{"registrytoken":"r","identitytoken":"t","auth":"dTpw"}"#,
+                Some(("registry", None, None, some("r"))),
+            ),
+            (
+                r#"{"registrytoken":"r"}"#,
+                Some(("registry", None, None, some("r"))),
+            ),
+        ];
+        for (json, want) in table {
+            let entry: AuthEntry = serde_json::from_str(json).unwrap();
+            assert_eq!(shape(entry.credential().unwrap()), *want, "{json}");
+        }
+        // docker/cli refuses to load these (`decodeAuth`), even beside a registry token.
+        for json in [
+            r#"{"auth":"!!"}"#,
+            r#"{"auth":"dQ=="}"#,
+            r#"{"auth":"OnA="}"#,
+            r#"{"auth":"OnA=","registrytoken":"r"}"#,
+        ] {
+            let entry: AuthEntry = serde_json::from_str(json).unwrap();
+            assert!(entry.credential().is_err(), "{json}");
+        }
     }
 }

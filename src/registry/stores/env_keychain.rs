@@ -121,6 +121,7 @@ pub fn lookup(env: &Env, target: &Target) -> Result<Option<Sourced>> {
             Credential::IdentityToken {
                 username,
                 token: token.clone(),
+                password: None,
             },
             name.clone(),
         )
