@@ -7,6 +7,7 @@ mod cache_trust;
 mod core;
 mod credential_files;
 mod deadline;
+mod env_keychain;
 mod files;
 mod fuzz_regressions;
 mod google;
