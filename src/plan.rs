@@ -1,7 +1,6 @@
 //! The pure planning step: request URL + config + environment → what to do. No I/O happens
 //! here, so every routing decision is unit-testable.
 
-use crate::config::Origin;
 use crate::config::{Config, Entry};
 use crate::helpers::{HelperConfig, oci};
 use crate::kernel::env::Env;
@@ -35,8 +34,9 @@ pub fn plan<'c>(
     env: &Env,
 ) -> Result<Plan<'c>> {
     let Some(entry) = config.find(url, raw_path) else {
-        // Without a config file, unknown hosts may still be registries, if the user says so.
-        if config.origin == Origin::Defaults
+        // With the built-in defaults in force, unknown hosts may still be registries, if the
+        // user says so.
+        if config.builtin_in_force()
             && env.var(vars::GUESS_OCI_REGISTRY) == Some("1")
             && let Some(p) = oci::plan(url, guessed)?
         {
@@ -47,7 +47,7 @@ pub fn plan<'c>(
         }
         return Ok(Plan {
             entry: None,
-            action: Action::NoHeaders(format!("no entry in {} matches", config.origin)),
+            action: Action::NoHeaders(unmatched(url, raw_path, config)),
         });
     };
     let action = match &entry.helper {
@@ -72,6 +72,23 @@ pub fn plan<'c>(
     })
 }
 
+/// Why nothing matched; for a file that replaces the defaults, the default it hides, if any.
+fn unmatched(url: &url::Url, raw_path: &str, config: &Config) -> String {
+    let why = format!("no entry in {} matches", config.origin);
+    if config.builtin_in_force() {
+        return why;
+    }
+    match Config::defaults().ok().and_then(|d| {
+        d.find(url, raw_path)
+            .map(|e| (e.describe(), e.helper.name()))
+    }) {
+        Some((entry, helper)) => format!(
+            "{why}; the built-in defaults would use {helper} ({entry}), but this config replaces them: add \"defaults\": \"extend\" to keep them"
+        ),
+        None => why,
+    }
+}
+
 fn refuse(url: &url::Url, helper: &HelperConfig, refused: NotSecure) -> Error {
     let error = Error::new(format!(
         "refusing to send {} credentials for {} over {}://",
@@ -89,6 +106,7 @@ fn refuse(url: &url::Url, helper: &HelperConfig, refused: NotSecure) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Origin;
     use crate::kernel::env::test_env;
 
     fn plan_uri<'c>(

@@ -95,3 +95,90 @@ fn a_static_username_is_a_default_not_half_a_credential() {
     assert_eq!(pull_status(&bazel, &registry, &image.repo), 200);
     assert_eq!(registry.token_server().count(), 1);
 }
+
+#[test]
+fn a_config_replaces_the_defaults_unless_it_extends_them() {
+    let release = "https://github.com/o/r/releases/download/v1/x.tgz";
+    let own = r#"{"host":"registry.example.com","helper":"oci"}"#;
+    let mut bazel = Bazel::new();
+    bazel.env("GH_TOKEN", "ghp_canary");
+
+    // Replace (the default): GitHub downloads lose their header, and both commands say why.
+    bazel.config(&format!(r#"{{"urls":[{own}]}}"#));
+    assert!(bazel.get(release).success().headers.is_empty());
+    let out = bazel.run(&["explain", release], None);
+    let text = out.ok();
+    assert!(text.contains("replaces the built-in defaults"), "{out}");
+    assert!(
+        text.contains("the built-in defaults would use github")
+            && text.contains("add \"defaults\": \"extend\""),
+        "{out}"
+    );
+    let out = bazel.run(&["check-config"], None);
+    assert!(out.ok().contains("ok (1 entries)"), "{out}");
+    assert!(
+        out.stdout
+            .contains("replaces the built-in defaults: only its own entries (1) route"),
+        "{out}"
+    );
+
+    // Extend: its own entries first, then the defaults.
+    bazel.config(&format!(
+        r#"{{"defaults":"extend","urls":[{own},{{"host":"api.github.com","helper":"null"}}]}}"#
+    ));
+    let answer = bazel.get(release).success();
+    assert_eq!(answer.header("Authorization"), Some("Bearer ghp_canary"));
+    let api = "https://api.github.com/repos/o/r/tarball/v1";
+    assert!(
+        bazel.get(api).success().headers.is_empty(),
+        "own entry first"
+    );
+    let out = bazel.run(&["explain", release], None);
+    assert!(out.ok().contains("extends the built-in defaults"), "{out}");
+    assert!(
+        out.stdout.contains("matched built-in defaults urls[")
+            && !out.stdout.contains("ghp_canary"),
+        "{out}"
+    );
+    let out = bazel.run(&["check-config"], None);
+    assert!(
+        out.ok().contains("its own entries (2) are matched first"),
+        "{out}"
+    );
+
+    // A misspelt mode is an error, the value unquoted.
+    bazel.bad_config(r#"{"defaults":"extnd","urls":[{"host":"a.example","helper":"null"}]}"#);
+    let err = bazel.get(release).failure();
+    assert!(
+        err.contains("\"defaults\": must be \"replace\" or \"extend\""),
+        "{err}"
+    );
+    assert!(!err.contains("extnd"), "{err}");
+}
+
+#[test]
+fn the_defaults_command_prints_the_built_in_defaults() {
+    let mut bazel = Bazel::new();
+    let out = bazel.run(&["defaults"], None);
+    let json = out.ok().to_string();
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let count = doc["urls"].as_array().unwrap().len();
+    assert!(count > 30, "{count}");
+    // A config of its own: it matches the schema and routes as no config does.
+    bazel.config(&json);
+    let out = bazel.run(&["check-config"], None);
+    assert!(out.ok().contains(&format!("ok ({count} entries)")), "{out}");
+    bazel.env("GH_TOKEN", "t");
+    let release = "https://github.com/o/r/releases/download/v1/x.tgz";
+    assert_eq!(
+        bazel.get(release).success().header("Authorization"),
+        Some("Bearer t")
+    );
+    assert!(
+        bazel
+            .run(&["--help"], None)
+            .ok()
+            .contains("credential-helper defaults")
+    );
+    assert_eq!(bazel.run(&["defaults", "x"], None).status, Some(2));
+}
