@@ -182,3 +182,20 @@ fn the_defaults_command_prints_the_built_in_defaults() {
     );
     assert_eq!(bazel.run(&["defaults", "x"], None).status, Some(2));
 }
+
+#[test]
+fn the_example_config_keeps_the_github_defaults() {
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/.credential-helper.json.example"
+    );
+    let mut bazel = Bazel::new();
+    bazel
+        .env("CREDENTIAL_HELPER_CONFIG_FILE", example)
+        .env("GH_TOKEN", "gh-t");
+    let release = "https://github.com/o/r/releases/download/v1/x.tgz";
+    let answer = bazel.get(release).success();
+    assert_eq!(answer.header("Authorization"), Some("Bearer gh-t"));
+    let out = bazel.run(&["check-config"], None);
+    assert!(out.ok().contains("extends the built-in defaults"), "{out}");
+}
