@@ -7,6 +7,8 @@ use crate::kernel::env::Env;
 use crate::kernel::env::vars;
 use crate::kernel::error::{Error, Result};
 use crate::kernel::transport::{NotSecure, is_presigned, require_secure};
+use crate::registry::reference::Target;
+use crate::registry::stores::env_keychain;
 
 /// What `get` will do for one URL.
 #[derive(Debug)]
@@ -34,10 +36,12 @@ pub fn plan<'c>(
     env: &Env,
 ) -> Result<Plan<'c>> {
     let Some(entry) = config.find(url, raw_path) else {
-        // With the built-in defaults in force, unknown hosts may still be registries, if the
-        // user says so.
+        // With the built-in defaults in force, an unknown host's registry API URLs are a
+        // registry's when the environment keychain names the host, or the user says to guess.
         if config.builtin_in_force()
-            && env.var(vars::GUESS_OCI_REGISTRY) == Some("1")
+            && let Some(target) = Target::from_url(url)
+            && (env.var(vars::GUESS_OCI_REGISTRY) == Some("1")
+                || env_keychain::names_registry(env, &target)?)
             && let Some(p) = oci::plan(url, guessed)?
         {
             return Ok(Plan {
@@ -261,6 +265,58 @@ mod tests {
         let other = "https://registry.corp.example/file.tgz";
         let other = plan_uri(other, &config, &guessed, &env).unwrap();
         assert!(matches!(other.action, Action::NoHeaders(_)));
+    }
+
+    #[test]
+    fn hosts_the_environment_keychain_names_are_registries() {
+        let defaults = Config::defaults().unwrap();
+        let own = Config::parse(
+            r#"{"urls":[{"host":"a.example","helper":"null"}]}"#,
+            Origin::File("c.json".into()),
+        )
+        .unwrap();
+        let extending = Config::parse(
+            r#"{"defaults":"extend","urls":[{"host":"a.example","helper":"null"}]}"#,
+            Origin::File("c.json".into()),
+        )
+        .unwrap();
+        let guessed = oci::Config::default();
+        let env = test_env(&[
+            ("IMGPKG_REGISTRY_HOSTNAME_0", "reg.corp.example:5000/team"),
+            ("IMGPKG_REGISTRY_USERNAME_0", "u"),
+            ("IMGPKG_REGISTRY_PASSWORD_0", "p"),
+        ]);
+        let oci = |c: &Config, u: &str| {
+            matches!(
+                plan_uri(u, c, &guessed, &env).unwrap().action,
+                Action::Oci(_)
+            )
+        };
+        // (url, routed with the defaults in force)
+        for (u, want) in [
+            ("https://reg.corp.example:5000/v2/team/a/manifests/1", true),
+            (
+                "https://reg.corp.example:5000/v2/other/blobs/sha256:ab",
+                true,
+            ),
+            ("https://reg.corp.example:5000/file.tgz", false),
+            ("https://reg.corp.example:5000/v2/", false),
+            ("https://reg.corp.example/v2/team/a/manifests/1", false),
+            ("https://x.corp.example:5000/v2/team/a/manifests/1", false),
+        ] {
+            assert_eq!(oci(&defaults, u), want, "{u}");
+            assert_eq!(oci(&extending, u), want, "{u}");
+            assert!(
+                !oci(&own, u),
+                "a replacing config routes only its entries: {u}"
+            );
+        }
+        let broken = test_env(&[("IMGPKG_REGISTRY_HOSTNAME", "http://[::1]:namedport")]);
+        let u = "https://x.example/v2/a/manifests/1";
+        assert!(plan_uri(u, &defaults, &guessed, &broken).is_err());
+        // Only registry API URLs consult the keychain.
+        let other = plan_uri("https://x.example/file.tgz", &defaults, &guessed, &broken);
+        assert!(matches!(other.unwrap().action, Action::NoHeaders(_)));
     }
 
     #[test]

@@ -199,3 +199,82 @@ fn the_example_config_keeps_the_github_defaults() {
     let out = bazel.run(&["check-config"], None);
     assert!(out.ok().contains("extends the built-in defaults"), "{out}");
 }
+
+#[test]
+fn with_no_config_at_all_a_host_the_keychain_names_is_a_registry() {
+    // The README's CI recipe: only variables, no config file.
+    let registry = Registry::token(TokenServerConfig::new().user("bob", "bob-pw"));
+    let image = registry.push_image("team/app", "v1");
+    let mut bazel = Bazel::new();
+    bazel
+        .env("IMGPKG_REGISTRY_HOSTNAME_CI_REG", registry.host())
+        .env("IMGPKG_REGISTRY_USERNAME_CI_REG", "bob")
+        .env("IMGPKG_REGISTRY_PASSWORD_CI_REG", "bob-pw");
+    assert_eq!(pull_status(&bazel, &registry, &image.repo), 200);
+    let blob = registry.blob_uri(&image.repo, &image.layer_digest);
+    let answer = bazel.get(&blob).success();
+    assert_eq!(registry.fetch(&blob, &answer.headers).status, 200);
+    // Only registry API URLs: anything else on the host stays unrouted.
+    let other = format!("{}/file.tgz", registry.base_url());
+    assert!(bazel.get(&other).success().headers.is_empty());
+    let out = bazel.run(
+        &["explain", &registry.manifest_uri(&image.repo, "v1")],
+        None,
+    );
+    assert!(
+        out.ok()
+            .contains("environment keychain IMGPKG_REGISTRY_PASSWORD_CI_REG"),
+        "{out}"
+    );
+
+    // A config that extends the defaults keeps this; one that replaces them routes only its
+    // own entries (as it does for every host).
+    bazel.config(r#"{"defaults":"extend","urls":[{"host":"a.example","helper":"null"}]}"#);
+    assert_eq!(pull_status(&bazel, &registry, &image.repo), 200);
+    bazel.config(r#"{"urls":[{"host":"a.example","helper":"null"}]}"#);
+    let uri = registry.manifest_uri(&image.repo, "v1");
+    assert!(bazel.get(&uri).success().headers.is_empty());
+}
+
+#[test]
+fn imgpkg_azure_setting_is_passed_over_and_bad_hostnames_are_errors() {
+    let registry = Registry::token(TokenServerConfig::new().user("bob", "bob-pw"));
+    let image = registry.push_image("team/app", "v1");
+    let uri = registry.manifest_uri(&image.repo, "v1");
+    let mut bazel = Bazel::new();
+    bazel
+        .config(&oci_config(""))
+        .env("IMGPKG_REGISTRY_AZURE_CR_CONFIG", "/some/path")
+        .env("IMGPKG_REGISTRY_HOSTNAME", registry.host())
+        .env("IMGPKG_REGISTRY_USERNAME", "bob")
+        .env("IMGPKG_REGISTRY_PASSWORD", "bob-pw");
+    assert_eq!(pull_status(&bazel, &registry, &image.repo), 200);
+
+    // imgpkg's unparseable hostnames, and ours, are errors naming the variable, not a silent
+    // anonymous pull; with no config the same holds for any registry URL.
+    for config in [true, false] {
+        for bad in [
+            "http://[::1]:namedport",
+            "http://[%10::1]",
+            "http://%41:8080/",
+            "registry.example.com:port",
+            "user@registry.example.com",
+        ] {
+            let mut bazel = Bazel::new();
+            if config {
+                bazel.config(&oci_config(""));
+            }
+            bazel
+                .env("IMGPKG_REGISTRY_HOSTNAME_0", bad)
+                .env("IMGPKG_REGISTRY_USERNAME_0", "bob")
+                .env("IMGPKG_REGISTRY_PASSWORD_0", "bob-pw");
+            let err = bazel.get(&uri).failure();
+            assert!(
+                err.contains("IMGPKG_REGISTRY_HOSTNAME_0 is not a registry"),
+                "{bad}: {err}"
+            );
+            assert!(!err.contains(bad), "the value is not quoted: {err}");
+        }
+    }
+    assert_eq!(registry.token_server().count(), 1, "only the good pull");
+}
