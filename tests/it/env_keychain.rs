@@ -278,3 +278,40 @@ fn imgpkg_azure_setting_is_passed_over_and_bad_hostnames_are_errors() {
     }
     assert_eq!(registry.token_server().count(), 1, "only the good pull");
 }
+
+#[test]
+fn a_realm_on_the_same_ipv6_registry_host_gets_the_credential() {
+    use crate::support::http_server::{Response, TestServer};
+    use std::sync::{Arc, OnceLock};
+    // The realm as the registry writes it: `[::1]` or the same address spelt out.
+    for spelling in ["[::1]", "[0:0:0:0:0:0:0:1]"] {
+        let port = Arc::new(OnceLock::<u16>::new());
+        let own = Arc::clone(&port);
+        let realm = move || format!("http://{spelling}:{}/token", own.get().unwrap());
+        let Some(server) = TestServer::start_v6(move |req| match req.path_only() {
+            "/v2/" => Response::new(401).header(
+                "WWW-Authenticate",
+                &format!(r#"Bearer realm="{}",service="v6""#, realm()),
+            ),
+            "/token" if req.basic_auth().is_some() => {
+                Response::json(200, &serde_json::json!({"token": "v6-token"}))
+            }
+            _ => Response::new(401),
+        }) else {
+            eprintln!("IPv6 loopback unavailable: skipped");
+            return;
+        };
+        port.set(server.addr().port()).unwrap();
+        let mut bazel = Bazel::new();
+        bazel
+            .config(r#"{"urls":[{"host":"[::1]*","helper":"oci"}]}"#)
+            .env("CREDENTIAL_HELPER_CACHE", "off")
+            .env("IMGPKG_REGISTRY_HOSTNAME", server.addr().to_string())
+            .env("IMGPKG_REGISTRY_USERNAME", "bob")
+            .env("IMGPKG_REGISTRY_PASSWORD", "pw");
+        let uri = format!("{}/v2/team/app/manifests/v1", server.url());
+        let answer = bazel.get(&uri).success();
+        assert_eq!(answer.header("Authorization"), Some("Bearer v6-token"));
+        assert_eq!(server.count(), 2, "ping and token");
+    }
+}
