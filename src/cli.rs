@@ -25,6 +25,7 @@ Usage:
   credential-helper explain <url>  show how `get` would answer a URL, secrets redacted
   credential-helper check-config [<file>]
                                    validate a config file, listing every problem
+  credential-helper defaults       print the built-in defaults (JSON, a config of their own)
   credential-helper cache-clear    remove the token cache's files
   credential-helper --help         show this help
   credential-helper --version      show the version
@@ -33,7 +34,8 @@ Set it up in .bazelrc:
   common --credential_helper=%workspace%/tools/credential-helper
 
 Configuration: ./.credential-helper.json (or $CREDENTIAL_HELPER_CONFIG_FILE); without one,
-built-in defaults cover well-known hosts. CREDENTIAL_HELPER_LOG=debug explains every decision
+built-in defaults cover well-known hosts. A config file replaces them unless it says
+\"defaults\": \"extend\" (its own entries are then matched first). CREDENTIAL_HELPER_LOG=debug explains every decision
 on stderr, with secrets redacted.
 ";
 
@@ -101,6 +103,16 @@ pub fn main(
             [path] => check_config(&env, Some(path), stdout),
             _ => usage_error(stderr, "`check-config` takes at most one file"),
         },
+        Some("defaults") => {
+            if let Some(extra) = rest.first() {
+                return usage_error(
+                    stderr,
+                    &format!("`defaults` takes no arguments, got {extra:?}"),
+                );
+            }
+            let _ = write!(stdout, "{}", crate::config::DEFAULTS);
+            0
+        }
         Some("cache-clear") => {
             if let Some(extra) = rest.first() {
                 return usage_error(
@@ -151,7 +163,7 @@ pub fn get(ctx: &Context, stdin: impl Read) -> Result<Response> {
 /// Loads the config, plans, and runs the helper for one URL; `raw_path` is its path as sent.
 pub fn answer(ctx: &Context, url: &url::Url, raw_path: &str) -> Result<Response> {
     let config = Config::load(&ctx.env)?;
-    note!(ctx.trace, "config: {}", config.origin);
+    note!(ctx.trace, "config: {}", config.describe());
     let guessed = helpers::oci::Config::default();
     let plan = plan::plan(url, raw_path, &config, &guessed, &ctx.env)?;
     match plan.entry {
@@ -236,7 +248,7 @@ fn check_config_file(env: &Env, path: Option<&String>, stdout: &mut dyn Write) -
     let Some(path) = path else {
         let _ = writeln!(
             stdout,
-            "no config file (./{} or ${}): the built-in defaults are in use",
+            "no config file (./{} or ${}): the built-in defaults are in use (`credential-helper defaults` prints them)",
             crate::config::FILE_NAME,
             vars::CONFIG_FILE
         );
@@ -255,12 +267,9 @@ fn check_config_file(env: &Env, path: Option<&String>, stdout: &mut dyn Write) -
     };
     match Config::parse(&text, crate::config::Origin::File(path.clone())) {
         Ok(config) => {
-            let _ = writeln!(
-                stdout,
-                "{}: ok ({} entries)",
-                path.display(),
-                config.entries.len()
-            );
+            let own = config.entries.iter().filter(|e| !e.builtin).count();
+            let _ = writeln!(stdout, "{}: ok ({own} entries)", path.display());
+            let _ = writeln!(stdout, "{}", config.describe());
             0
         }
         Err(problems) => {

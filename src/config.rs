@@ -6,6 +6,9 @@
 //! ```
 //! The first entry whose `scheme`, `host` and `path` all match wins. Every problem is reported
 //! with the file, the entry index and the field, so a typo never silently drops credentials.
+//!
+//! A config file replaces the built-in defaults unless it says `"defaults": "extend"`: then its
+//! own entries come first and the defaults after them.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -21,8 +24,8 @@ use crate::kernel::pattern::Pattern;
 /// The name looked up in the working directory (the workspace root under Bazel).
 pub const FILE_NAME: &str = ".credential-helper.json";
 
-/// The routing used when there is no config file.
-const DEFAULTS: &str = include_str!("config/defaults.json");
+/// The routing used when there is no config file (and after a file that extends it).
+pub const DEFAULTS: &str = include_str!("config/defaults.json");
 
 /// Where the config came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,9 +43,20 @@ impl fmt::Display for Origin {
     }
 }
 
+/// What a config file does with the built-in defaults: its top-level `"defaults"`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DefaultsMode {
+    /// Only the file's entries route (the default): a host it does not list gets no headers.
+    #[default]
+    Replace,
+    /// The file's entries first, then the built-in defaults.
+    Extend,
+}
+
 #[derive(Debug)]
 pub struct Config {
     pub origin: Origin,
+    pub defaults: DefaultsMode,
     pub entries: Vec<Entry>,
 }
 
@@ -54,6 +68,8 @@ pub struct Entry {
     pub host: Option<Pattern>,
     pub path: Option<Pattern>,
     pub helper: HelperConfig,
+    /// One of the built-in defaults (after the entries of a file that extends them).
+    pub builtin: bool,
 }
 
 /// Every problem found in one config document.
@@ -110,20 +126,59 @@ impl Config {
         Config::parse(DEFAULTS, Origin::Defaults).map_err(Problems::into_error)
     }
 
-    /// Parses and validates a whole document, collecting every problem.
+    /// Parses and validates a whole document, collecting every problem. A file that extends
+    /// the built-in defaults gets them appended here, so every reader sees the same routing.
     pub fn parse(text: &str, origin: Origin) -> Result<Config, Problems> {
         let mut list = Vec::new();
-        let entries = match serde_json::from_str::<Value>(text) {
+        let (defaults, mut entries) = match serde_json::from_str::<Value>(text) {
             Ok(doc) => parse_document(&doc, &mut list),
             Err(e) => {
                 list.push(format!("invalid JSON: {e}"));
-                Vec::new()
+                (DefaultsMode::Replace, Vec::new())
             }
         };
+        if defaults == DefaultsMode::Extend {
+            if origin == Origin::Defaults {
+                list.push("\"defaults\" belongs in a config file, not the defaults".into());
+            } else if list.is_empty() {
+                let builtin = Config::parse(DEFAULTS, Origin::Defaults).map_err(|p| Problems {
+                    origin: origin.clone(),
+                    list: p.list,
+                })?;
+                entries.extend(builtin.entries.into_iter().map(|mut e| {
+                    e.builtin = true;
+                    e
+                }));
+            }
+        }
         if list.is_empty() {
-            Ok(Config { origin, entries })
+            Ok(Config {
+                origin,
+                defaults,
+                entries,
+            })
         } else {
             Err(Problems { origin, list })
+        }
+    }
+
+    /// Whether the built-in defaults route anything: no config file, or one that extends them.
+    pub fn builtin_in_force(&self) -> bool {
+        self.origin == Origin::Defaults || self.defaults == DefaultsMode::Extend
+    }
+
+    /// Where the routing comes from and which rule applies, for `explain` and `check-config`.
+    pub fn describe(&self) -> String {
+        let own = self.entries.iter().filter(|e| !e.builtin).count();
+        match (&self.origin, self.defaults) {
+            (Origin::Defaults, _) => "built-in defaults (no config file)".into(),
+            (origin, DefaultsMode::Extend) => format!(
+                "{origin}: extends the built-in defaults (\"defaults\": \"extend\"): its own entries ({own}) are matched first, then the built-in ones ({})",
+                self.entries.len() - own
+            ),
+            (origin, DefaultsMode::Replace) => format!(
+                "{origin}: replaces the built-in defaults: only its own entries ({own}) route (add \"defaults\": \"extend\" to keep the defaults after them)"
+            ),
         }
     }
 
@@ -175,24 +230,43 @@ impl Entry {
             parts.push(format!("path {:?}", p.as_str()));
         }
         parts.push(format!("helper {:?}", self.helper.name()));
-        format!("urls[{}] ({})", self.index, parts.join(", "))
+        let from = if self.builtin {
+            "built-in defaults "
+        } else {
+            ""
+        };
+        format!("{from}urls[{}] ({})", self.index, parts.join(", "))
     }
 }
 
 const ENTRY_FIELDS: &[&str] = &["scheme", "host", "path", "helper", "config"];
 
-fn parse_document(doc: &Value, problems: &mut Vec<String>) -> Vec<Entry> {
+fn parse_document(doc: &Value, problems: &mut Vec<String>) -> (DefaultsMode, Vec<Entry>) {
     let Some(obj) = doc.as_object() else {
         problems.push("the top level must be a JSON object with a \"urls\" list".into());
-        return Vec::new();
+        return (DefaultsMode::Replace, Vec::new());
     };
     for key in obj.keys() {
-        if key != "urls" && key != "$schema" {
+        if !["urls", "defaults", "$schema"].contains(&key.as_str()) {
             problems.push(format!(
-                "unknown top-level field {key:?} (expected \"urls\")"
+                "unknown top-level field {key:?} (expected \"urls\" or \"defaults\")"
             ));
         }
     }
+    // The value is not quoted back: it is the user's text.
+    let defaults = match obj.get("defaults") {
+        None => DefaultsMode::Replace,
+        Some(Value::String(s)) if s == "replace" => DefaultsMode::Replace,
+        Some(Value::String(s)) if s == "extend" => DefaultsMode::Extend,
+        Some(_) => {
+            problems.push("\"defaults\": must be \"replace\" or \"extend\"".into());
+            DefaultsMode::Replace
+        }
+    };
+    (defaults, parse_urls(obj, problems))
+}
+
+fn parse_urls(obj: &Map<String, Value>, problems: &mut Vec<String>) -> Vec<Entry> {
     let urls = match obj.get("urls") {
         Some(Value::Array(urls)) if urls.is_empty() => {
             problems.push("\"urls\" is empty (add at least one entry)".into());
@@ -285,6 +359,7 @@ fn parse_entry(index: usize, value: &Value, problems: &mut Vec<String>) -> Optio
         host,
         path,
         helper: helper?,
+        builtin: false,
     })
 }
 

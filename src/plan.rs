@@ -1,13 +1,14 @@
 //! The pure planning step: request URL + config + environment → what to do. No I/O happens
 //! here, so every routing decision is unit-testable.
 
-use crate::config::Origin;
 use crate::config::{Config, Entry};
 use crate::helpers::{HelperConfig, oci};
 use crate::kernel::env::Env;
 use crate::kernel::env::vars;
 use crate::kernel::error::{Error, Result};
 use crate::kernel::transport::{NotSecure, is_presigned, require_secure};
+use crate::registry::reference::Target;
+use crate::registry::stores::env_keychain;
 
 /// What `get` will do for one URL.
 #[derive(Debug)]
@@ -35,9 +36,12 @@ pub fn plan<'c>(
     env: &Env,
 ) -> Result<Plan<'c>> {
     let Some(entry) = config.find(url, raw_path) else {
-        // Without a config file, unknown hosts may still be registries, if the user says so.
-        if config.origin == Origin::Defaults
-            && env.var(vars::GUESS_OCI_REGISTRY) == Some("1")
+        // With the built-in defaults in force, an unknown host's registry API URLs are a
+        // registry's when the environment keychain names the host, or the user says to guess.
+        if config.builtin_in_force()
+            && let Some(target) = Target::from_url(url)
+            && (env.var(vars::GUESS_OCI_REGISTRY) == Some("1")
+                || env_keychain::names_registry(env, &target)?)
             && let Some(p) = oci::plan(url, guessed)?
         {
             return Ok(Plan {
@@ -47,7 +51,7 @@ pub fn plan<'c>(
         }
         return Ok(Plan {
             entry: None,
-            action: Action::NoHeaders(format!("no entry in {} matches", config.origin)),
+            action: Action::NoHeaders(unmatched(url, raw_path, config)),
         });
     };
     let action = match &entry.helper {
@@ -72,6 +76,23 @@ pub fn plan<'c>(
     })
 }
 
+/// Why nothing matched; for a file that replaces the defaults, the default it hides, if any.
+fn unmatched(url: &url::Url, raw_path: &str, config: &Config) -> String {
+    let why = format!("no entry in {} matches", config.origin);
+    if config.builtin_in_force() {
+        return why;
+    }
+    match Config::defaults().ok().and_then(|d| {
+        d.find(url, raw_path)
+            .map(|e| (e.describe(), e.helper.name()))
+    }) {
+        Some((entry, helper)) => format!(
+            "{why}; the built-in defaults would use {helper} ({entry}), but this config replaces them: add \"defaults\": \"extend\" to keep them"
+        ),
+        None => why,
+    }
+}
+
 fn refuse(url: &url::Url, helper: &HelperConfig, refused: NotSecure) -> Error {
     let error = Error::new(format!(
         "refusing to send {} credentials for {} over {}://",
@@ -89,6 +110,7 @@ fn refuse(url: &url::Url, helper: &HelperConfig, refused: NotSecure) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Origin;
     use crate::kernel::env::test_env;
 
     fn plan_uri<'c>(
@@ -243,6 +265,58 @@ mod tests {
         let other = "https://registry.corp.example/file.tgz";
         let other = plan_uri(other, &config, &guessed, &env).unwrap();
         assert!(matches!(other.action, Action::NoHeaders(_)));
+    }
+
+    #[test]
+    fn hosts_the_environment_keychain_names_are_registries() {
+        let defaults = Config::defaults().unwrap();
+        let own = Config::parse(
+            r#"{"urls":[{"host":"a.example","helper":"null"}]}"#,
+            Origin::File("c.json".into()),
+        )
+        .unwrap();
+        let extending = Config::parse(
+            r#"{"defaults":"extend","urls":[{"host":"a.example","helper":"null"}]}"#,
+            Origin::File("c.json".into()),
+        )
+        .unwrap();
+        let guessed = oci::Config::default();
+        let env = test_env(&[
+            ("IMGPKG_REGISTRY_HOSTNAME_0", "reg.corp.example:5000/team"),
+            ("IMGPKG_REGISTRY_USERNAME_0", "u"),
+            ("IMGPKG_REGISTRY_PASSWORD_0", "p"),
+        ]);
+        let oci = |c: &Config, u: &str| {
+            matches!(
+                plan_uri(u, c, &guessed, &env).unwrap().action,
+                Action::Oci(_)
+            )
+        };
+        // (url, routed with the defaults in force)
+        for (u, want) in [
+            ("https://reg.corp.example:5000/v2/team/a/manifests/1", true),
+            (
+                "https://reg.corp.example:5000/v2/other/blobs/sha256:ab",
+                true,
+            ),
+            ("https://reg.corp.example:5000/file.tgz", false),
+            ("https://reg.corp.example:5000/v2/", false),
+            ("https://reg.corp.example/v2/team/a/manifests/1", false),
+            ("https://x.corp.example:5000/v2/team/a/manifests/1", false),
+        ] {
+            assert_eq!(oci(&defaults, u), want, "{u}");
+            assert_eq!(oci(&extending, u), want, "{u}");
+            assert!(
+                !oci(&own, u),
+                "a replacing config routes only its entries: {u}"
+            );
+        }
+        let broken = test_env(&[("IMGPKG_REGISTRY_HOSTNAME", "http://[::1]:namedport")]);
+        let u = "https://x.example/v2/a/manifests/1";
+        assert!(plan_uri(u, &defaults, &guessed, &broken).is_err());
+        // Only registry API URLs consult the keychain.
+        let other = plan_uri("https://x.example/file.tgz", &defaults, &guessed, &broken);
+        assert!(matches!(other.unwrap().action, Action::NoHeaders(_)));
     }
 
     #[test]

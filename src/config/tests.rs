@@ -295,3 +295,43 @@ fn property_path_prefix_globs() {
         );
     }
 }
+
+#[test]
+fn a_file_replaces_or_extends_the_built_in_defaults() {
+    let own = r#"{"host":"github.com","helper":"null"}"#;
+    let builtin = Config::defaults().unwrap().entries.len();
+    for (mode, want) in [
+        ("", DefaultsMode::Replace),
+        (r#""defaults":"replace","#, DefaultsMode::Replace),
+        (r#""defaults":"extend","#, DefaultsMode::Extend),
+    ] {
+        let c = config(&format!(r#"{{{mode}"urls":[{own}]}}"#));
+        assert_eq!(c.defaults, want, "{mode}");
+        assert_eq!(c.builtin_in_force(), want == DefaultsMode::Extend);
+        let extended = want == DefaultsMode::Extend;
+        assert_eq!(c.entries.len(), 1 + if extended { builtin } else { 0 });
+        // Its own entries first: github.com stays null; the defaults route the rest.
+        assert_eq!(
+            find(&c, "https://github.com/o/r").unwrap().helper.name(),
+            "null"
+        );
+        let api = find(&c, "https://api.github.com/repos/o/r/tarball/v1");
+        assert_eq!(api.map(|e| e.helper.name()), extended.then_some("github"));
+        if let Some(e) = api {
+            assert!(e.builtin && e.describe().starts_with("built-in defaults urls["));
+        }
+        let says = c.describe();
+        assert!(
+            says.contains(if extended { "extends" } else { "replaces" }),
+            "{says}"
+        );
+    }
+    assert!(Config::defaults().unwrap().builtin_in_force());
+    let bad = problems(r#"{"defaults":"extnd-ghp_canary","urls":[{"helper":"null"}]}"#);
+    assert_eq!(bad, ["\"defaults\": must be \"replace\" or \"extend\""]);
+    let in_defaults = Config::parse(
+        r#"{"defaults":"extend","urls":[{"helper":"null"}]}"#,
+        Origin::Defaults,
+    );
+    assert!(in_defaults.unwrap_err().list[0].contains("belongs in a config file"));
+}

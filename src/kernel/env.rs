@@ -13,7 +13,8 @@ pub mod vars {
     pub const CONFIG_FILE: &str = "CREDENTIAL_HELPER_CONFIG_FILE";
     /// `debug` prints every decision to stderr, with secrets redacted.
     pub const LOG: &str = "CREDENTIAL_HELPER_LOG";
-    /// Route hosts that the built-in defaults do not know to the `oci` helper when set to `1`.
+    /// `1`: with the built-in defaults in force, route unknown hosts' registry API URLs to the
+    /// `oci` helper.
     pub const GUESS_OCI_REGISTRY: &str = "CREDENTIAL_HELPER_GUESS_OCI_REGISTRY";
     /// Extra PEM CA bundle trusted for every HTTPS request, besides the system roots.
     pub const CA_CERT: &str = "CREDENTIAL_HELPER_CA_CERT";
@@ -136,6 +137,9 @@ pub mod vars {
     pub const ACTIVE_KEYCHAINS: &str = "CREDENTIAL_HELPER_ACTIVE_KEYCHAINS";
     /// imgpkg's name for the same setting.
     pub const IMGPKG_ACTIVE_KEYCHAINS: &str = "IMGPKG_ACTIVE_KEYCHAINS";
+    /// imgpkg's Azure config file. Not read here (the azure keychain has its own settings), but
+    /// it shares the environment keychain's prefix, so it is passed over rather than refused.
+    pub const IMGPKG_REGISTRY_AZURE_CR_CONFIG: &str = "IMGPKG_REGISTRY_AZURE_CR_CONFIG";
 }
 
 /// A snapshot of the environment: variables, home directory, working directory and clock.

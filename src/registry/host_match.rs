@@ -66,6 +66,76 @@ impl KeyPattern {
         })
     }
 
+    /// [`KeyPattern::parse`] for a key a user wrote as a registry name (an environment
+    /// keychain `HOSTNAME`), refusing what imgpkg's URL parsing refuses instead of matching
+    /// nothing: the reason is returned, never the key (it is the user's text).
+    pub fn parse_strict(key: &str) -> Result<KeyPattern, &'static str> {
+        let key = key.trim();
+        let rest = key
+            .strip_prefix("https://")
+            .or_else(|| key.strip_prefix("http://"))
+            .unwrap_or(key);
+        let authority = rest.split('/').next().unwrap_or_default();
+        if rest.contains("://") {
+            return Err("only http:// and https:// may precede the host");
+        }
+        if rest.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err("it contains spaces or control characters");
+        }
+        if authority.contains('@') {
+            return Err("a user name has no place in the host");
+        }
+        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+            let (address, after) = v6
+                .split_once(']')
+                .ok_or("an IPv6 literal lacks its \"]\"")?;
+            if address.parse::<std::net::Ipv6Addr>().is_err() {
+                return Err("the IPv6 literal is not an IPv6 address");
+            }
+            match after {
+                "" => (address, None),
+                _ => (
+                    address,
+                    Some(
+                        after
+                            .strip_prefix(':')
+                            .ok_or("junk after the IPv6 literal")?,
+                    ),
+                ),
+            }
+        } else {
+            match authority.rsplit_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (authority, None),
+            }
+        };
+        if host.is_empty() {
+            return Err("it names no host");
+        }
+        if !authority.starts_with('[')
+            && !host.split('.').all(|l| {
+                !l.is_empty() && l.chars().all(|c| c.is_alphanumeric() || "-_*?".contains(c))
+            })
+        {
+            return Err(
+                "a host label is empty or holds a character other than letters, digits, \"-\", \"_\" or the globs \"*\" and \"?\"",
+            );
+        }
+        if port.is_some_and(|p| !p.is_empty() && p.parse::<u16>().is_err()) {
+            return Err("the port is not a number from 0 to 65535");
+        }
+        KeyPattern::parse(key).ok_or("it names no host")
+    }
+
+    /// Whether the key names `registry` (`host[:port]`), whatever repository path it has.
+    pub fn matches_host(&self, registry: &str) -> bool {
+        KeyPattern {
+            path: String::new(),
+            ..self.clone()
+        }
+        .matches(registry, "")
+    }
+
     /// Whether the key covers `repository` on `registry` (`host[:port]`, Hub as
     /// `index.docker.io`).
     pub fn matches(&self, registry: &str, repository: &str) -> bool {
@@ -225,6 +295,51 @@ mod tests {
             let got = KeyPattern::parse(key).is_some_and(|k| k.matches(registry, repository));
             assert_eq!(got, *want, "{key:?} vs {registry}/{repository}");
         }
+    }
+
+    #[test]
+    fn strict_parsing_refuses_what_imgpkg_refuses() {
+        // imgpkg's own cases first (`url.Parse` errors), then ours.
+        for (key, why) in [
+            ("http://[::1]:namedport", "port"),
+            ("http://[%10::1]", "IPv6"),
+            ("http://%41:8080/", "host label"),
+            ("", "no host"),
+            ("https://", "no host"),
+            ("https:///v2/", "no host"),
+            (":5000", "no host"),
+            ("ftp://reg.io", "http://"),
+            ("reg.io:99999", "port"),
+            ("user@reg.io", "user name"),
+            ("reg io", "spaces"),
+            ("reg..io", "host label"),
+            ("[::1", "\"]\""),
+            ("[::1]x", "junk"),
+        ] {
+            let err = KeyPattern::parse_strict(key).unwrap_err();
+            assert!(err.contains(why), "{key:?}: {err}");
+        }
+        for key in [
+            "localhost:9999",
+            "http://localhost:9999",
+            "https://localhost:9999",
+            "localhost:9999/v1/",
+            "localhost:9999/v2/",
+            "*:9999/v2/",
+            "local*:9999/v2/",
+            "*.localhost:9999/v2/",
+            "localhost:9999/imgpkg_test",
+            "[::1]:5000",
+            "[::1]",
+            "reg_1.example:5000/team/app",
+            "bücher.example",
+            "localhost:",
+        ] {
+            assert!(KeyPattern::parse_strict(key).is_ok(), "{key:?}");
+        }
+        let k = KeyPattern::parse_strict("reg.io:5000/team").unwrap();
+        assert!(k.matches_host("reg.io:5000") && !k.matches("reg.io:5000", "other"));
+        assert!(!k.matches_host("reg.io") && !k.matches_host("x.reg.io:5000"));
     }
 
     #[test]

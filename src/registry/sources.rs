@@ -9,7 +9,7 @@
 use crate::kernel::context::Context;
 use crate::kernel::error::{Error, Result};
 use crate::kernel::outcome::{Chain, Outcome};
-use crate::lookup::LookupChain;
+use crate::lookup::{self, LookupChain};
 use crate::registry::keychains::{self, Keychain};
 use crate::registry::reference::Target;
 use crate::registry::stores::credential_files::{self, CredentialFile};
@@ -174,8 +174,46 @@ fn from_lookup_chain(ctx: &Context, chain: &LookupChain) -> Outcome<Sourced> {
             ),
         };
     }
+    if let Some(u) = username
+        && !has_default_username(chain)
+    {
+        return Outcome::Failed(half_credential(chain, &u.source, failures.first()));
+    }
     match failures.into_iter().next() {
         Some(e) => Outcome::Failed(e),
         None => Outcome::Missing("nothing found".into()),
     }
+}
+
+/// A `static` username is a default for whatever token turns up (the ghcr.io entry's), so on
+/// its own it is no credential; any other username alone is half of one.
+fn has_default_username(chain: &LookupChain) -> bool {
+    chain
+        .0
+        .iter()
+        .any(|s| s.binding() == "username" && matches!(s, lookup::Source::Static { .. }))
+}
+
+/// A username without its password: an anonymous pull would only fail later with a 401, so
+/// say which source gave the half and what is missing.
+fn half_credential(chain: &LookupChain, from: &str, failure: Option<&Error>) -> Error {
+    let mut what = format!("lookup_chain found a username ({from}) but no password");
+    if let Some(f) = failure {
+        what.push_str(&format!(": {f}"));
+    }
+    let tried: Vec<_> = chain
+        .0
+        .iter()
+        .filter(|s| s.binding() == "password")
+        .map(|s| s.describe())
+        .collect();
+    let hint = if tried.is_empty() {
+        "add a source with \"binding\": \"password\" (or identitytoken)".to_string()
+    } else {
+        format!(
+            "tried {}; set one, or drop the username source",
+            tried.join(", ")
+        )
+    };
+    Error::new(what).hint(hint)
 }

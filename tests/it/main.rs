@@ -8,6 +8,7 @@ mod core;
 mod credential_files;
 mod deadline;
 mod docker_config;
+mod env_keychain;
 mod files;
 mod fuzz_regressions;
 mod google;

@@ -1,19 +1,21 @@
 //! The environment keychain, compatible with imgpkg's: registry credentials in variables.
 //!
 //! `CREDENTIAL_HELPER_REGISTRY_{HOSTNAME,USERNAME,PASSWORD,IDENTITY_TOKEN,REGISTRY_TOKEN}`, bare
-//! or with a suffix `_<S>` (1+ alphanumerics) grouping one registry's values. The same names
-//! with the `IMGPKG_REGISTRY_` prefix work too, so imgpkg and kapp pipelines need no change.
+//! or with a suffix `_<S>` (anything, as imgpkg reads it) grouping one registry's values. The
+//! same names with the `IMGPKG_REGISTRY_` prefix work too, so imgpkg and kapp pipelines need no
+//! change; imgpkg's `IMGPKG_REGISTRY_AZURE_CR_CONFIG` is its own setting and passed over.
 //! `HOSTNAME` is matched with [`crate::registry::host_match`]: per-label globs, equal ports, a
 //! repository path prefix; an exact host beats a glob and a longer path a shorter one.
 //!
-//! A misspelt variable is an error, never silently ignored: it would drop credentials.
+//! A misspelt variable or a `HOSTNAME` that does not parse is an error, never silently
+//! ignored: it would drop credentials.
 
 use std::collections::BTreeMap;
 
-use crate::kernel::env::Env;
+use crate::kernel::env::{Env, vars};
 use crate::kernel::error::{Error, Result};
 use crate::kernel::secret::Secret;
-use crate::registry::host_match::best_match;
+use crate::registry::host_match::{KeyPattern, best_match};
 use crate::registry::reference::Target;
 use crate::registry::{Credential, Sourced};
 
@@ -42,9 +44,9 @@ fn field_and_suffix(rest: &str) -> Option<(&'static str, &str)> {
         if after.is_empty() {
             return Some((*field, ""));
         }
+        // imgpkg takes whatever follows `_`; a typo there leaves a group without HOSTNAME.
         let suffix = after.strip_prefix('_')?;
-        (!suffix.is_empty() && suffix.bytes().all(|b| b.is_ascii_alphanumeric()))
-            .then_some((*field, suffix))
+        (!suffix.is_empty()).then_some((*field, suffix))
     })
 }
 
@@ -53,6 +55,9 @@ fn groups(env: &Env) -> Result<Vec<Group>> {
     let mut groups: BTreeMap<(&str, String), Group> = BTreeMap::new();
     for prefix in PREFIXES {
         for (name, value) in env.vars_with_prefix(prefix) {
+            if name == vars::IMGPKG_REGISTRY_AZURE_CR_CONFIG {
+                continue;
+            }
             let rest = &name[prefix.len()..];
             let Some((field, suffix)) = field_and_suffix(rest) else {
                 return Err(
@@ -67,6 +72,10 @@ fn groups(env: &Env) -> Result<Vec<Group>> {
             }
             let group = groups.entry((prefix, suffix.to_string())).or_default();
             if field == "HOSTNAME" {
+                if let Err(why) = KeyPattern::parse_strict(value) {
+                    return Err(Error::new(format!("{name} is not a registry: {why}"))
+                        .hint("expected host[:port][/repository], e.g. gcr.io, index.docker.io, registry.example.com:5000/team"));
+                }
                 group.hostname = Some((name.to_string(), value.to_string()));
             } else {
                 group
@@ -94,6 +103,17 @@ fn groups(env: &Env) -> Result<Vec<Group>> {
             Ok(group)
         })
         .collect()
+}
+
+/// Whether a `HOSTNAME` names `target`'s registry (whatever its repository path): such a host
+/// is a registry even when no config entry routes it.
+pub fn names_registry(env: &Env, target: &Target) -> Result<bool> {
+    Ok(groups(env)?.iter().any(|g| {
+        g.hostname
+            .as_ref()
+            .and_then(|(_, host)| KeyPattern::parse(host))
+            .is_some_and(|k| k.matches_host(&target.registry))
+    }))
 }
 
 /// The credential for `target` from the environment, if a group matches. Errors (a misspelt
@@ -268,8 +288,10 @@ mod tests {
             err(&[("IMGPKG_REGISTRY_PASWORD", "x")])
                 .contains("unknown environment variable IMGPKG_REGISTRY_PASWORD")
         );
+        // imgpkg takes any suffix, so a stray one is a group without a HOSTNAME.
         assert!(
-            err(&[("IMGPKG_REGISTRY_USERNAME_x-1", "x")]).contains("unknown environment variable")
+            err(&[("IMGPKG_REGISTRY_USERNAME_x-1", "x")])
+                .contains("without IMGPKG_REGISTRY_HOSTNAME_x-1")
         );
         let missing = err(&[("CREDENTIAL_HELPER_REGISTRY_USERNAME_7", "u")]);
         assert!(
@@ -284,6 +306,92 @@ mod tests {
             incomplete.contains("has no USERNAME and PASSWORD"),
             "{incomplete}"
         );
+    }
+
+    /// imgpkg's own table (`registry_test.go`): which `HOSTNAME` values cover its image
+    /// `<registry>/imgpkg_test`, which do not, and which are errors.
+    #[test]
+    fn imgpkg_hostname_table() {
+        let run = |host: &str, registry: &str| {
+            let vars = [
+                ("IMGPKG_REGISTRY_USERNAME", "user"),
+                ("IMGPKG_REGISTRY_PASSWORD", "pass"),
+                ("IMGPKG_REGISTRY_HOSTNAME", host),
+            ];
+            let t = target(&format!("https://{registry}/v2/imgpkg_test/manifests/1"));
+            lookup(&test_env(&vars), &t).map(|s| s.is_some())
+        };
+        let l = "localhost:9999";
+        // (HOSTNAME, registry, Some(matches) or None for an error)
+        let table: &[(&str, &str, Option<bool>)] = &[
+            ("localhost:9999", l, Some(true)),
+            ("http://localhost:9999", l, Some(true)),
+            ("https://localhost:9999", l, Some(true)),
+            ("localhost:9999/v1/", l, Some(true)),
+            ("localhost:9999/v2/", l, Some(true)),
+            ("*:9999/v2/", l, Some(true)),
+            ("local*:9999/v2/", l, Some(true)),
+            ("*.localhost:9999/v2/", "a.localhost:9999", Some(true)),
+            ("*.*.localhost:9999/v2/", "a.b.localhost:9999", Some(true)),
+            ("localhost:9999/imgpkg_test", l, Some(true)),
+            ("*.localhost:9999", "a.b.localhost:9999", Some(false)),
+            ("localhost:9999", "a.localhost:9999", Some(false)),
+            ("*:9999", "a.localhost:9999", Some(false)),
+            ("localhost:9998", l, Some(false)),
+            ("[::1]:9999", "[::1]:9999", Some(true)),
+            ("http://[::1]:namedport", l, None),
+            ("http://[%10::1]", l, None),
+            ("http://%41:8080/", l, None),
+        ];
+        for (host, registry, want) in table {
+            match (run(host, registry), want) {
+                (Ok(got), Some(want)) => assert_eq!(got, *want, "{host} vs {registry}"),
+                (Err(e), None) => {
+                    let e = e.to_string();
+                    assert!(e.starts_with("IMGPKG_REGISTRY_HOSTNAME is not a registry"));
+                    assert!(!e.contains(host), "the value is not quoted: {e}");
+                }
+                (got, want) => panic!("{host} vs {registry}: {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn imgpkg_settings_and_suffixes() {
+        let t = target("https://localhost:9999/v2/imgpkg_test/manifests/1");
+        // imgpkg's Azure setting shares the prefix and is no credential.
+        let azure = test_env(&[("IMGPKG_REGISTRY_AZURE_CR_CONFIG", "/some/path")]);
+        assert!(lookup(&azure, &t).unwrap().is_none());
+        // Suffixes with underscores, and imgpkg's "more specific HOSTNAME" cases.
+        for (a, b) in [
+            ("localhost:9999", "localhost:9999/imgpkg_test"),
+            (
+                "localhost:9999/imgpkg_test",
+                "localhost:9999/imgpkg_test/imagename",
+            ),
+            ("*:9999/imgpkg_test/imagename", "localhost:9999"),
+            ("localhost:9999/v1/", "localhost:9999/imgpkg_test"),
+        ] {
+            let vars = [
+                ("IMGPKG_REGISTRY_HOSTNAME_MY_A", a),
+                ("IMGPKG_REGISTRY_USERNAME_MY_A", "not-chosen"),
+                ("IMGPKG_REGISTRY_PASSWORD_MY_A", "p"),
+                ("IMGPKG_REGISTRY_HOSTNAME_MY_B", b),
+                ("IMGPKG_REGISTRY_USERNAME_MY_B", "chosen"),
+                ("IMGPKG_REGISTRY_PASSWORD_MY_B", "p"),
+            ];
+            let got = who(
+                &vars,
+                "https://localhost:9999/v2/imgpkg_test/imagename/manifests/1",
+            );
+            assert_eq!(got.as_deref(), Some("chosen"), "{a} vs {b}");
+        }
+        let named = |host: &str, u: &str| {
+            names_registry(&test_env(&[("IMGPKG_REGISTRY_HOSTNAME", host)]), &target(u)).unwrap()
+        };
+        assert!(named("reg.io/team", "https://reg.io/v2/other/manifests/1"));
+        assert!(named("*.reg.io", "https://a.reg.io/v2/x/manifests/1"));
+        assert!(!named("reg.io", "https://reg.io:5000/v2/x/manifests/1"));
     }
 
     /// Property: whatever order groups are numbered in, the most specific key wins.

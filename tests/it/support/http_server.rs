@@ -217,6 +217,21 @@ pub struct TestServer {
 impl TestServer {
     pub fn start(handler: impl Fn(&Request) -> Response + Send + Sync + 'static) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind test server");
+        Self::serve_on(listener, handler)
+    }
+
+    /// The same on `[::1]:<random port>`; `None` where IPv6 loopback is unavailable.
+    pub fn start_v6(
+        handler: impl Fn(&Request) -> Response + Send + Sync + 'static,
+    ) -> Option<Self> {
+        let listener = TcpListener::bind("[::1]:0").ok()?;
+        Some(Self::serve_on(listener, handler))
+    }
+
+    fn serve_on(
+        listener: TcpListener,
+        handler: impl Fn(&Request) -> Response + Send + Sync + 'static,
+    ) -> Self {
         let addr = listener.local_addr().unwrap();
         let shared = Arc::new(Shared {
             handler: Box::new(handler),
