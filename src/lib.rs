@@ -34,7 +34,7 @@ pub mod facade {
     pub use crate::kernel::token::{self, format_rfc3339, parse_rfc3339};
     pub use crate::kernel::transport::{host_of, is_loopback_host};
     pub use crate::registry::reference::Target;
-    pub use crate::registry::stores::auth_json::find_namespaced;
+    pub use crate::registry::stores::auth_json::{Query as AuthJsonQuery, find_key};
     pub use crate::registry::stores::docker_config::{
         AuthEntry, DockerConfig, find_auth, normalize_key,
     };

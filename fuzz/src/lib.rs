@@ -12,8 +12,8 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use credential_helper::facade::{
-    AuthEntry, Config, DockerConfig, HelperConfig, Origin, Pattern, Request, Target, azure,
-    challenge, find_auth, find_namespaced, google, host_match, host_of, ini, is_loopback_host,
+    AuthEntry, AuthJsonQuery, Config, DockerConfig, HelperConfig, Origin, Pattern, Request, Target,
+    azure, challenge, find_auth, find_key, google, host_match, host_of, ini, is_loopback_host,
     kubernetes, mesos, netrc, normalize_key, oci, parse_rfc3339, rkt, token,
 };
 use serde_json::Value;
@@ -178,8 +178,12 @@ fn auths(auths: &BTreeMap<String, AuthEntry>, targets: &[Target]) {
         if let Some((_, entry)) = find_auth(auths, target) {
             let _ = entry.credential();
         }
-        if let Some((_, entry)) = find_namespaced(auths, target) {
-            let _ = entry.credential();
+        let query = AuthJsonQuery::for_target(target);
+        for legacy in [false, true] {
+            if let Some((key, entry)) = find_key(auths, &query, legacy) {
+                assert!(auths.contains_key(key), "{key:?}");
+                let _ = entry.credential();
+            }
         }
     }
 }

@@ -29,9 +29,11 @@ pub mod vars {
     pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";
     /// A docker `config.json` document (`{"auths": {...}}`) layered over the file.
     pub const DOCKER_AUTH_CONFIG: &str = "DOCKER_AUTH_CONFIG";
-    /// podman/skopeo `auth.json` path, tried first.
+    /// podman/skopeo `auth.json` path (their `--authfile` default); when set, the only
+    /// `auth.json` read.
     pub const REGISTRY_AUTH_FILE: &str = "REGISTRY_AUTH_FILE";
-    /// Holds `containers/auth.json` (podman's default location).
+    /// Holds `containers/auth.json` (podman's default location on Linux; unset, it is
+    /// `/run/containers/<uid>/auth.json`).
     pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
     /// Holds `containers/auth.json` and `gh/hosts.yml` (default `~/.config`).
     pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
@@ -142,13 +144,15 @@ pub mod vars {
     pub const IMGPKG_REGISTRY_AZURE_CR_CONFIG: &str = "IMGPKG_REGISTRY_AZURE_CR_CONFIG";
 }
 
-/// A snapshot of the environment: variables, home directory, working directory and clock.
+/// A snapshot of the environment: variables, home directory, working directory, clock and
+/// user id.
 #[derive(Clone, Debug)]
 pub struct Env {
     vars: BTreeMap<String, String>,
     home: Option<PathBuf>,
     cwd: PathBuf,
     now: i64,
+    uid: Option<u32>,
 }
 
 impl Env {
@@ -162,7 +166,10 @@ impl Env {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
-        Env::new(vars, cwd, now)
+        Env {
+            uid: process_uid(),
+            ..Env::new(vars, cwd, now)
+        }
     }
 
     /// Builds an environment from explicit parts. The home directory is `HOME` (on Windows,
@@ -183,6 +190,7 @@ impl Env {
             home,
             cwd,
             now,
+            uid: None,
         }
     }
 
@@ -216,6 +224,11 @@ impl Env {
     /// Seconds since the Unix epoch.
     pub fn now(&self) -> i64 {
         self.now
+    }
+
+    /// The process's real user id (Unix; `None` elsewhere and in environments built by hand).
+    pub fn uid(&self) -> Option<u32> {
+        self.uid
     }
 
     /// `$XDG_CONFIG_HOME`, else `~/.config`.
@@ -258,6 +271,17 @@ impl Env {
     pub fn vars(&self) -> &BTreeMap<String, String> {
         &self.vars
     }
+}
+
+#[cfg(unix)]
+fn process_uid() -> Option<u32> {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    Some(unsafe { libc::getuid() })
+}
+
+#[cfg(not(unix))]
+fn process_uid() -> Option<u32> {
+    None
 }
 
 #[cfg(unix)]

@@ -1,5 +1,6 @@
 mod support;
 
+mod auth_json;
 mod aws;
 mod azure;
 mod cache;

@@ -28,7 +28,7 @@ pub fn get(ctx: &Context, name: &str, server_url: &str) -> Outcome<Credential> {
     let Some(program) = ctx.env.which(&program_name) else {
         return Outcome::Failed(
             Error::new(format!("{program_name} is not on PATH"))
-                .hint("install it, or remove the entry from docker's config.json"),
+                .hint("install it, or remove the entry that names it"),
         );
     };
     let label = format!("{program_name} get");

@@ -2,8 +2,9 @@
 //! `$DOCKER_AUTH_CONFIG`, with docker/cli's lookup: `credHelpers[host]`, else `credsStore`,
 //! else `auths`.
 //!
-//! The `auths` model here is shared by every file in docker's format (podman's `auth.json`,
-//! the legacy `~/.dockercfg`, Kubernetes secrets).
+//! The `auths` entry model here is shared by every file in docker's format (podman's
+//! `auth.json`, the legacy `~/.dockercfg`, Kubernetes secrets); their keys match by the rules
+//! of the tool that writes each (`auth_json` for podman's files).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
