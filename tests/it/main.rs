@@ -16,6 +16,7 @@ mod layers;
 mod oci;
 mod transport;
 mod trust;
+mod warm;
 
 use std::collections::BTreeMap;
 use std::time::Instant;

@@ -126,7 +126,7 @@ pub fn find_auth<'a>(
 }
 
 /// The name docker gives a registry when talking to a credential helper.
-fn server_url(target: &Target) -> &str {
+pub(super) fn server_url(target: &Target) -> &str {
     if target.is_docker_hub() {
         DOCKER_HUB_CONFIG_KEY
     } else {
@@ -159,13 +159,17 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T
     })
 }
 
-/// Looks the registry up in docker's files and helpers.
-pub fn lookup(ctx: &Context, target: &Target) -> Outcome<Sourced> {
+/// docker's config documents in lookup order, each with its name in messages.
+pub(super) type Layers = Vec<(DockerConfig, String)>;
+
+/// The [`Layers`] (`$DOCKER_AUTH_CONFIG` is layered over the file: its entries are looked at
+/// first), and the file's path.
+pub(super) fn layers(ctx: &Context) -> Result<(Layers, Option<PathBuf>), Error> {
     let env_config = match ctx.env.var(vars::DOCKER_AUTH_CONFIG) {
         Some(json) => match serde_json::from_str::<DockerConfig>(json) {
             Ok(c) => Some(c),
             Err(e) => {
-                return Outcome::Failed(Error::new(format!(
+                return Err(Error::new(format!(
                     "{} is not a valid docker config: {}",
                     vars::DOCKER_AUTH_CONFIG,
                     describe_json(&e)
@@ -177,39 +181,56 @@ pub fn lookup(ctx: &Context, target: &Target) -> Outcome<Sourced> {
     let path = config_path(ctx);
     let file_config = match path.as_deref().map(read_json::<DockerConfig>) {
         Some(Ok(c)) => c,
-        Some(Err(e)) => return Outcome::Failed(e),
+        Some(Err(e)) => return Err(e),
         None => None,
     };
     let shown = path
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
-
-    // $DOCKER_AUTH_CONFIG is layered over the file: its entries are looked at first.
     let layers = [
-        env_config
-            .as_ref()
-            .map(|c| (c, vars::DOCKER_AUTH_CONFIG.to_string())),
-        file_config
-            .as_ref()
-            .map(|c| (c, format!("docker config {shown}"))),
+        env_config.map(|c| (c, vars::DOCKER_AUTH_CONFIG.to_string())),
+        file_config.map(|c| (c, format!("docker config {shown}"))),
     ];
-    let layers: Vec<_> = layers.into_iter().flatten().collect();
+    Ok((layers.into_iter().flatten().collect(), path))
+}
 
+/// The helper docker/cli would ask for this registry: `credHelpers[host]`, else `credsStore`.
+pub(super) fn helper_for<'a>(
+    config: &'a DockerConfig,
+    target: &Target,
+) -> Option<(&'a str, &'static str)> {
+    config
+        .cred_helpers
+        .get(&target.registry)
+        .or_else(|| {
+            target
+                .is_docker_hub()
+                .then(|| config.cred_helpers.get(DOCKER_HUB_CONFIG_KEY))
+                .flatten()
+        })
+        .map(|h| (h.as_str(), "credHelpers"))
+        .or_else(|| config.creds_store.as_deref().map(|h| (h, "credsStore")))
+}
+
+/// How a credential from a helper names its source, in messages and in [`Located`].
+pub(super) fn helper_source(layer: &str, field: &str, helper: &str) -> String {
+    format!("{layer} {field} '{helper}'")
+}
+
+/// Looks the registry up in docker's files and helpers.
+pub fn lookup(ctx: &Context, target: &Target) -> Outcome<Sourced> {
+    let (layers, path) = match layers(ctx) {
+        Ok(found) => found,
+        Err(e) => return Outcome::Failed(e),
+    };
+    let shown = path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
     for (config, name) in &layers {
-        let helper = config
-            .cred_helpers
-            .get(&target.registry)
-            .or_else(|| {
-                target
-                    .is_docker_hub()
-                    .then(|| config.cred_helpers.get(DOCKER_HUB_CONFIG_KEY))
-                    .flatten()
-            })
-            .map(|h| (h, "credHelpers"))
-            .or_else(|| config.creds_store.as_ref().map(|h| (h, "credsStore")));
-        if let Some((helper, field)) = helper {
-            let source = format!("{name} {field} '{helper}'");
+        if let Some((helper, field)) = helper_for(config, target) {
+            let source = helper_source(name, field, helper);
             match credential_helper::get(ctx, helper, server_url(target)) {
                 Outcome::Found(credential) => {
                     return Outcome::Found(Sourced { credential, source });
