@@ -164,7 +164,7 @@ fn a_changed_credential_in_the_helper_gets_a_new_token_once_the_old_one_is_gone(
     let sent = fake.tokens.requests().pop().unwrap();
     assert_eq!(sent.basic_auth(), Some(("u".into(), "new-pw".into())));
 
-    // Removed from the cache (`credential-helper cache clear`, or by hand): the same.
+    // Removed from the cache (`credential-helper cache-clear`, or by hand): the same.
     set_password(&bazel, "counting", "newer-pw");
     std::fs::remove_dir_all(cache_dir(&bazel)).unwrap();
     assert_eq!(auth(3).as_deref(), Some("Bearer tok-3"), "removed");
