@@ -164,6 +164,30 @@ fn main() -> ExitCode {
         }})
         .to_string(),
     );
+    // The same token credential from a `docker-credential-*` helper that takes 0.3 s, as Docker
+    // Desktop's does, and logs every run.
+    let helper_root = root.path().join("cred-helper");
+    let helper_log = helper_root.join("runs");
+    std::fs::create_dir_all(helper_root.join("bin")).unwrap();
+    std::fs::create_dir_all(helper_root.join("docker")).unwrap();
+    let script = helper_root.join("bin/docker-credential-bench");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nread server; echo \"$server\" >> '{}'; sleep 0.3\n\
+             printf '{{\"ServerURL\":\"%s\",\"Username\":\"{}\",\"Secret\":\"{}\"}}' \"$server\"\n",
+            helper_log.display(),
+            TOKEN_USER.0,
+            TOKEN_USER.1
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::write(
+        helper_root.join("docker/config.json"),
+        serde_json::json!({"credHelpers": {servers.token_proxy.host(): "bench"}}).to_string(),
+    )
+    .unwrap();
     let basic_header = format!("Basic {}", auth(BASIC_USER));
     let static_uri = format!("{}/manifests/v1", servers.basic_repo("bench/static"));
     let cold_uri = format!("{}/manifests/v1", servers.token_repo("bench/cold"));
@@ -213,6 +237,17 @@ fn main() -> ExitCode {
             Expect::Header(basic_header.clone()),
         ),
         Case::new(Kind::Warm, &get, &warm_uri, Expect::Bearer),
+        Case::new(
+            Kind::WarmHelper,
+            &get.clone()
+                .env("DOCKER_CONFIG", helper_root.join("docker"))
+                .env(
+                    "PATH",
+                    format!("{}:/usr/bin:/bin", helper_root.join("bin").display()),
+                ),
+            &warm_uri,
+            Expect::Bearer,
+        ),
         Case::new(Kind::Cold, &get, &cold_uri, Expect::Bearer).cache(CacheMode::Fresh),
         Case::new(Kind::Remembered, &get, &cold_uri, Expect::Bearer).cache(CacheMode::Seeded(seed)),
         Case::new(
@@ -252,6 +287,8 @@ fn main() -> ExitCode {
         }
     }
     check_access(&servers, &cases);
+    let helper_runs = || std::fs::read_to_string(&helper_log).map_or(0, |l| l.lines().count());
+    let helper_runs_before = helper_runs();
     for _ in 0..options.runs {
         for case in &mut cases {
             case.run(&sandbox, &servers, &launcher, true);
@@ -297,6 +334,7 @@ fn main() -> ExitCode {
         },
         helper: &helper,
         load,
+        credential_helper_runs: helper_runs() - helper_runs_before,
     };
     report.print();
     progress(&format!("done in {:.0} s", started.elapsed().as_secs_f64()));
@@ -335,6 +373,7 @@ pub enum Kind {
     StartUp,
     Static,
     Warm,
+    WarmHelper,
     Cold,
     Remembered,
     PlainStatic,
@@ -350,6 +389,9 @@ impl Kind {
             Kind::StartUp => "`credential-helper --version`: start-up only",
             Kind::Static => "`get`, static Basic from docker config",
             Kind::Warm => "`get`, warm: token from the cache",
+            Kind::WarmHelper => {
+                "`get`, warm, credential from a `docker-credential-*` helper (0.3 s a run)"
+            }
             Kind::Cold => "`get`, cold: empty cache",
             Kind::Remembered => "`get`, cold with a remembered challenge",
             Kind::PlainStatic => "plain `cargo build --release` (dynamic): static `get`",
@@ -366,6 +408,7 @@ impl Kind {
             Kind::StartUp => "start-up",
             Kind::Static => "static `get`",
             Kind::Warm => "warm `get`",
+            Kind::WarmHelper => "warm `get` with a credential helper",
             Kind::Cold => "cold `get`",
             Kind::Remembered => "cold `get` with a remembered challenge",
             Kind::PlainStatic => "static `get` of the plain cargo build",
@@ -492,7 +535,7 @@ fn check_access(servers: &Servers, cases: &[Case]) {
         let pulled = match case.kind {
             // A manifest answer carries its own `Accept`; Bazel sends exactly these headers.
             Kind::Static | Kind::PlainStatic => servers.basic.pull(headers(), "bench/static", "v1"),
-            Kind::Warm | Kind::PlainWarm => {
+            Kind::Warm | Kind::WarmHelper | Kind::PlainWarm => {
                 servers
                     .token
                     .pull_with_accept(headers(), "bench/warm", "v1")

@@ -24,6 +24,8 @@ pub struct Report<'a> {
     pub helper: &'a Path,
     /// The 1-minute load average before the benchmark started.
     pub load: Option<f64>,
+    /// Runs of the credential helper during the measured runs (after warm-up).
+    pub credential_helper_runs: usize,
 }
 
 /// PASS, FAIL, or SKIP (`None`: could not be measured).
@@ -193,7 +195,32 @@ impl Report<'_> {
                 },
             });
         }
-        for (kind, want) in [(Kind::Warm, 0), (Kind::Cold, 2), (Kind::Remembered, 1)] {
+        // Bazel's claim for a helper-held credential: as fast as any warm get, and nothing run.
+        let with_helper = self.case(Kind::WarmHelper).unwrap();
+        let x = ratio(median(&with_helper.walls), floor);
+        verdicts.push(Verdict {
+            pass: Some(x <= MAX_RATIO_TO_FLOOR),
+            what: format!(
+                "{} within {MAX_RATIO_TO_FLOOR}x the process floor: {x:.2}x",
+                Kind::WarmHelper.short()
+            ),
+        });
+        verdicts.push(Verdict {
+            pass: Some(self.credential_helper_runs == 0),
+            what: format!(
+                "{}: 0 helper runs in {} runs: {}",
+                Kind::WarmHelper.short(),
+                self.runs,
+                self.credential_helper_runs
+            ),
+        });
+        let request_counts = [
+            (Kind::Warm, 0),
+            (Kind::WarmHelper, 0),
+            (Kind::Cold, 2),
+            (Kind::Remembered, 1),
+        ];
+        for (kind, want) in request_counts {
             let case = self.case(kind).unwrap();
             let totals = case.requests.iter().map(|r| r.total());
             verdicts.push(Verdict {

@@ -21,7 +21,7 @@ use crate::registry::reference::{ResourceKind, Target};
 use crate::registry::sources::{BINDINGS, Sources};
 use crate::registry::stores::credential_files::CredentialFile;
 use crate::registry::token::{Exchange, Method};
-use crate::registry::{Credential, Resolved, Sourced};
+use crate::registry::{Credential, Located, Resolved, Sourced, bearer, warm};
 
 /// Manifest and index media types, OCI and Docker, so any image resolves.
 pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
@@ -134,6 +134,19 @@ pub fn run(ctx: &Context, plan: &Plan) -> Result<Response> {
         docker_config: config.parse_docker_config,
         podman_config: config.parse_podman_config,
     };
+    let answer = |response, located: Option<&_>| answer(ctx, plan, &sources, response, located);
+    warm::answer(ctx, config.cache, &sources, target, response, answer)
+}
+
+/// Finds the credential and answers with it, or anonymously.
+fn answer(
+    ctx: &Context,
+    plan: &Plan,
+    sources: &Sources,
+    mut response: Response,
+    located: Option<&Located>,
+) -> Result<Response> {
+    let Plan { target, config } = plan;
     let credential = match sources.find(ctx, target)? {
         Some(Resolved::Authorization {
             value,
@@ -178,7 +191,7 @@ pub fn run(ctx: &Context, plan: &Plan) -> Result<Response> {
         let what = format!("the registry token from {source}");
         return response.secret_header("Authorization", bearer(token), &what);
     }
-    let (header, expires) = authorize(ctx, target, config, credential.as_ref())?;
+    let (header, expires) = authorize(ctx, target, config, credential.as_ref(), located)?;
     if let Some(header) = header {
         // From the token realm, the cache, or (Basic) the credential itself.
         let what = match &credential {
@@ -191,10 +204,6 @@ pub fn run(ctx: &Context, plan: &Plan) -> Result<Response> {
         response = response.secret_header("Authorization", header, &what)?;
     }
     Ok(response.expires(expires))
-}
-
-fn bearer(token: &Secret) -> Secret {
-    Secret::new(format!("Bearer {}", token.expose()))
 }
 
 /// What a registry's `/v2/` said about authentication.
@@ -219,6 +228,7 @@ fn authorize(
     target: &Target,
     config: &Config,
     credential: Option<&Sourced>,
+    located: Option<&Located>,
 ) -> Result<(Option<Secret>, Option<i64>)> {
     let cache = ctx.cache().only_if(config.cache);
     if cache.is_off() {
@@ -292,7 +302,15 @@ fn authorize(
         Ok((token.token, Some(token.expires)))
     });
     match filled {
-        Ok((token, expires)) => Ok((Some(bearer(&token)), expires)),
+        Ok((token, expires)) => {
+            // Kept by source too, when made with the located helper's credential.
+            if let (Some(l), Some(c), Some(until)) = (located, credential, expires)
+                && c.source == l.source
+            {
+                cache.put(&warm::key(target, l), &token, now, until);
+            }
+            Ok((Some(bearer(&token)), expires))
+        }
         Err(Unfilled::Static(auth)) => answer_static(ctx, target, &auth, credential),
         Err(Unfilled::Failed(e)) => Err(e),
     }

@@ -12,6 +12,7 @@ pub mod reference;
 pub mod sources;
 pub mod stores;
 pub mod token;
+pub mod warm;
 
 /// A registry credential, as docker and podman store them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,11 +146,25 @@ impl Credential {
     }
 }
 
+/// `Bearer <token>`, for exchanged and registry tokens.
+pub fn bearer(token: &Secret) -> Secret {
+    Secret::new(format!("Bearer {}", token.expose()))
+}
+
 /// A credential and where it came from ("docker config credsStore 'pass'").
 #[derive(Debug, Clone)]
 pub struct Sourced {
     pub credential: Credential,
     pub source: String,
+}
+
+/// Where a credential would come from, found without fetching it (a credential helper is not
+/// run): `source` is the [`Sourced::source`] it would carry, `identity` what decides its answer
+/// (which helper, found where, in which version of its config), for cache keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    pub source: String,
+    pub identity: String,
 }
 
 /// What a credential source produced for a registry: a credential to use in the registry's

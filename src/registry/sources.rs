@@ -13,8 +13,8 @@ use crate::lookup::{self, LookupChain};
 use crate::registry::keychains::{self, Keychain};
 use crate::registry::reference::Target;
 use crate::registry::stores::credential_files::{self, CredentialFile};
-use crate::registry::stores::{auth_json, docker_config, env_keychain};
-use crate::registry::{Credential, Resolved, Sourced};
+use crate::registry::stores::{auth_json, docker_config, docker_locate, env_keychain};
+use crate::registry::{Credential, Located, Resolved, Sourced};
 
 /// Lookup-chain bindings a registry credential is built from.
 pub const BINDINGS: &[&str] = &[
@@ -104,6 +104,32 @@ impl<'c> Sources<'c> {
             Some(e) => Err(e.context(format!("no credential for {}", target.registry))),
             None => Ok(None),
         }
+    }
+
+    /// The credential helper [`find`](Self::find) would end up running, found without running
+    /// anything: every source before it is cheap and is asked here (and again by `find` on a
+    /// miss). `None` when an earlier source answers, or may need work of its own (a cloud
+    /// keychain, a lookup chain: each caches what it costs).
+    pub fn locate(&self, ctx: &Context, target: &Target) -> Option<Located> {
+        for source in self.order(ctx, target).ok()? {
+            match source {
+                Source::Environment => {
+                    if !matches!(env_keychain::lookup(&ctx.env, target), Ok(None)) {
+                        return None;
+                    }
+                }
+                Source::Keychain(_) | Source::LookupChain(_) => return None,
+                Source::CredentialFiles(files) => {
+                    if let Outcome::Found(_) = credential_files::lookup(ctx, files, target) {
+                        return None;
+                    }
+                }
+                // podman's auth.json has no helpers here, so nothing after docker's is located.
+                Source::DockerConfig => return docker_locate::locate(ctx, target),
+                Source::PodmanAuth => return None,
+            }
+        }
+        None
     }
 }
 

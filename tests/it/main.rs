@@ -20,6 +20,7 @@ mod oci;
 mod platform;
 mod transport;
 mod trust;
+mod warm;
 
 use std::collections::BTreeMap;
 use std::time::Instant;

@@ -1,6 +1,8 @@
 //! docker's external credential helpers: `docker-credential-<name> get`, server URL on stdin,
 //! `{"ServerURL","Username","Secret"}` on stdout.
 
+use std::path::PathBuf;
+
 use serde::Deserialize;
 
 use crate::kernel::context::Context;
@@ -18,18 +20,25 @@ struct HelperAnswer {
     secret: Secret,
 }
 
-pub fn get(ctx: &Context, name: &str, server_url: &str) -> Outcome<Credential> {
+/// The program `docker-credential-<name>` on PATH, found without running it.
+pub fn program(ctx: &Context, name: &str) -> Result<PathBuf, Error> {
     let program_name = format!("docker-credential-{name}");
     if name.is_empty() || name.contains(['/', '\\']) {
-        return Outcome::Failed(Error::new(format!(
+        return Err(Error::new(format!(
             "invalid credential helper name {name:?}"
         )));
     }
-    let Some(program) = ctx.env.which(&program_name) else {
-        return Outcome::Failed(
-            Error::new(format!("{program_name} is not on PATH"))
-                .hint("install it, or remove the entry that names it"),
-        );
+    ctx.env.which(&program_name).ok_or_else(|| {
+        Error::new(format!("{program_name} is not on PATH"))
+            .hint("install it, or remove the entry that names it")
+    })
+}
+
+pub fn get(ctx: &Context, name: &str, server_url: &str) -> Outcome<Credential> {
+    let program_name = format!("docker-credential-{name}");
+    let program = match program(ctx, name) {
+        Ok(p) => p,
+        Err(e) => return Outcome::Failed(e),
     };
     let label = format!("{program_name} get");
     let out = match process::run(

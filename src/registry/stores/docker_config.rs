@@ -129,7 +129,7 @@ pub fn find_auth<'a>(
 }
 
 /// The name docker gives a registry when talking to a credential helper.
-fn server_url(target: &Target) -> &str {
+pub(super) fn server_url(target: &Target) -> &str {
     if target.is_docker_hub() {
         DOCKER_HUB_CONFIG_KEY
     } else {
@@ -162,6 +162,46 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T
     })
 }
 
+/// The config file and its path; when there is none to read, why (a missing or broken file).
+pub(super) fn config_file(ctx: &Context) -> Result<(DockerConfig, PathBuf), Outcome<Sourced>> {
+    let Some(path) = config_path(ctx) else {
+        return Err(Outcome::Missing(
+            "no docker config: no home directory".into(),
+        ));
+    };
+    let shown = path.display().to_string();
+    // An optional Kubernetes secret mount leaves a directory here: no docker config, as
+    // go-containerregistry's `fileExists` and docker/cli's warning have it.
+    if path.is_dir() {
+        return Err(Outcome::Missing(format!(
+            "no docker config: {shown} is a directory"
+        )));
+    }
+    match read_json::<DockerConfig>(&path) {
+        Ok(Some(c)) => Ok((c, path)),
+        Ok(None) => Err(Outcome::Missing(format!("no docker config at {shown}"))),
+        Err(e) => Err(Outcome::Failed(e)),
+    }
+}
+
+/// The helper docker/cli would ask for the registry's key: `credHelpers[key]`, else
+/// `credsStore`.
+pub(super) fn helper_for<'a>(
+    config: &'a DockerConfig,
+    key: &str,
+) -> Option<(&'a str, &'static str)> {
+    config
+        .cred_helpers
+        .get(key)
+        .map(|h| (h.as_str(), "credHelpers"))
+        .or_else(|| config.creds_store.as_deref().map(|h| (h, "credsStore")))
+}
+
+/// How a credential from a helper names its source, in messages and in `Located`.
+pub(super) fn helper_source(layer: &str, field: &str, helper: &str) -> String {
+    format!("{layer} {field} '{helper}'")
+}
+
 /// Looks the registry up as docker/cli's `GetAuthConfig` does: `$DOCKER_AUTH_CONFIG`'s entry
 /// for the registry's key, else the file's `credHelpers[key]`, else its `credsStore`, else its
 /// `auths`. A configured helper has the last word, as in docker's native store: when it has
@@ -171,29 +211,13 @@ pub fn lookup(ctx: &Context, target: &Target) -> Outcome<Sourced> {
     if let Some(found) = docker_env::lookup(ctx, key) {
         return found;
     }
-    let Some(path) = config_path(ctx) else {
-        return Outcome::Missing("no docker config: no home directory".into());
+    let (config, path) = match config_file(ctx) {
+        Ok(found) => found,
+        Err(why) => return why,
     };
-    let shown = path.display().to_string();
-    // An optional Kubernetes secret mount leaves a directory here: no docker config, as
-    // go-containerregistry's `fileExists` and docker/cli's warning have it.
-    if path.is_dir() {
-        return Outcome::Missing(format!("no docker config: {shown} is a directory"));
-    }
-    let config = match read_json::<DockerConfig>(&path) {
-        Ok(Some(c)) => c,
-        Ok(None) => return Outcome::Missing(format!("no docker config at {shown}")),
-        Err(e) => return Outcome::Failed(e),
-    };
-    let name = format!("docker config {shown}");
-
-    let helper = config
-        .cred_helpers
-        .get(key)
-        .map(|h| (h, "credHelpers"))
-        .or_else(|| config.creds_store.as_ref().map(|h| (h, "credsStore")));
-    if let Some((helper, field)) = helper {
-        let source = format!("{name} {field} '{helper}'");
+    let name = format!("docker config {}", path.display());
+    if let Some((helper, field)) = helper_for(&config, key) {
+        let source = helper_source(&name, field, helper);
         return match credential_helper::get(ctx, helper, key) {
             Outcome::Found(credential) => Outcome::Found(Sourced { credential, source }),
             Outcome::Missing(why) => Outcome::Missing(format!("{source}: {why}")),

@@ -58,6 +58,14 @@ fn parse(text: &str) -> Result<BTreeMap<String, (String, Secret)>, String> {
     Ok(entries)
 }
 
+/// Whether the variable holds a usable entry for `key` (then it answers before the files).
+pub fn has_entry(ctx: &Context, key: &str) -> bool {
+    ctx.env
+        .var(vars::DOCKER_AUTH_CONFIG)
+        .and_then(|text| parse(text).ok())
+        .is_some_and(|entries| entries.contains_key(key))
+}
+
 /// The variable's answer for docker's config `key`; `None` sends the lookup on to the files
 /// (unset, broken, or no entry with that key).
 pub fn lookup(ctx: &Context, key: &str) -> Option<Outcome<Sourced>> {

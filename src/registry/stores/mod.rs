@@ -7,6 +7,7 @@ pub mod credential_files;
 pub mod credential_helper;
 pub mod docker_config;
 pub mod docker_env;
+pub mod docker_locate;
 pub mod env_keychain;
 pub mod kubernetes;
 pub mod mesos;
