@@ -427,7 +427,13 @@ fn describe(e: &reqwest::Error, url: &str, timeout: Duration) -> Error {
     if msg.is_empty() {
         msg = "request failed".into();
     }
-    Error::new(format!("request to {url} failed: {msg}"))
+    let error = Error::new(format!("request to {url} failed: {msg}"));
+    // reqwest 0.12 gives TLS an IPv6 literal with its brackets through a proxy tunnel
+    // (seanmonstar/reqwest#3094), so such a request cannot succeed yet.
+    match msg.contains("Invalid Server Name") && url.contains("://[") {
+        true => error.hint("https through a proxy fails for IPv6 addresses: add the address, without brackets, to NO_PROXY"),
+        false => error,
+    }
 }
 
 /// The URL without userinfo or query, for messages.

@@ -436,3 +436,34 @@ fn managed_identity_endpoints_off_the_machine_must_be_https() {
         assert_no_canary(&err);
     }
 }
+
+/// https to an IPv6 literal through a proxy cannot work yet (the HTTP library hands TLS the
+/// bracketed address); the error says so and what to do, instead of "Invalid Server Name".
+#[test]
+fn https_to_an_ipv6_literal_through_a_proxy_says_what_to_do() {
+    use std::io::{Read, Write};
+    // A CONNECT proxy that accepts every tunnel and then holds it open.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                let _ = stream.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+                std::thread::sleep(std::time::Duration::from_secs(5));
+            });
+        }
+    });
+    let mut bazel = Bazel::new();
+    bazel.config(
+        r#"{"urls":[{"host":"[::1]:5443","helper":"oci","config":{"lookup_chain":[{"source":"static","value":"u","binding":"username"},{"source":"env","name":"PW","binding":"password"}]}}]}"#,
+    );
+    bazel.env("PW", CANARY);
+    bazel.env("HTTPS_PROXY", format!("http://127.0.0.1:{port}"));
+    let err = bazel
+        .get("https://[::1]:5443/v2/team/app/manifests/v1")
+        .failure();
+    assert!(err.contains("NO_PROXY"), "{err}");
+    assert_no_canary(&err);
+}
