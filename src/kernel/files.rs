@@ -30,6 +30,25 @@ pub fn read_text(path: &Path) -> Result<Option<String>, Error> {
     }
 }
 
+/// A file that must be there: its bytes, or an error naming `what` (e.g. "web identity token")
+/// and the path.
+pub fn read_required(path: &Path, what: &str) -> Result<Vec<u8>, Error> {
+    read_capped(path)
+        .map_err(|e| e.context(what))?
+        .ok_or_else(|| {
+            Error::new(format!(
+                "{what}: cannot read {}: it does not exist",
+                path.display()
+            ))
+        })
+}
+
+/// [`read_required`] as UTF-8 text.
+pub fn read_required_text(path: &Path, what: &str) -> Result<String, Error> {
+    String::from_utf8(read_required(path, what)?)
+        .map_err(|_| Error::new(format!("{what}: {} is not UTF-8 text", path.display())))
+}
+
 /// Reads a whole regular file of at most `limit` bytes; a missing file is `Ok(None)`.
 pub fn read_at_most(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, Error> {
     let cannot = |e: std::io::Error| Error::new(format!("cannot read {}: {e}", path.display()));

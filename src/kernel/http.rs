@@ -229,14 +229,7 @@ impl Http {
             Vec::new()
         };
         for path in ca_certs.iter() {
-            let pem = files::read_capped(path)
-                .map_err(|e| e.context("CA certificate"))?
-                .ok_or_else(|| {
-                    Error::new(format!(
-                        "cannot read CA certificate {}: it does not exist",
-                        path.display()
-                    ))
-                })?;
+            let pem = files::read_required(path, "CA certificate")?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
                 Error::new(format!(
                     "invalid PEM CA certificate {}: {e}",

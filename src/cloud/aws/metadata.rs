@@ -87,8 +87,7 @@ fn container_token(ctx: &Context) -> Result<Option<Secret>> {
         return Ok(None);
     };
     let path = ctx.env.expand_path(file);
-    let token = files::read_text(&path)?
-        .ok_or_else(|| Error::new(format!("cannot read {}: it does not exist", path.display())))?;
+    let token = files::read_required_text(&path, vars::AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)?;
     Ok(Some(Secret::new(token.trim())))
 }
 

@@ -57,14 +57,7 @@ pub fn web_identity_from_env(ctx: &Context) -> Outcome<Credentials> {
 /// Exchanges the token in `token_file` for the role's credentials.
 pub fn web_identity(ctx: &Context, role: &Role, token_file: &str) -> Result<Credentials> {
     let path = ctx.env.expand_path(token_file);
-    let token = files::read_text(&path)
-        .map_err(|e| e.context("web identity token"))?
-        .ok_or_else(|| {
-            Error::new(format!(
-                "cannot read web identity token {}: it does not exist",
-                path.display()
-            ))
-        })?;
+    let token = files::read_required_text(&path, "web identity token")?;
     let token = Secret::new(token.trim());
     if token.is_empty() {
         return Err(Error::new(format!(

@@ -266,22 +266,17 @@ impl Identity {
                 client_id,
                 token_file,
             } => {
-                let assertion = match files::read_text(token_file) {
-                    Ok(Some(t)) if !t.trim().is_empty() => Secret::new(t.trim()),
-                    Ok(None) => {
-                        return Outcome::Failed(Error::new(format!(
-                            "cannot read {}: it does not exist",
-                            token_file.display()
-                        )));
-                    }
-                    Ok(Some(_)) => {
-                        return Outcome::Failed(Error::new(format!(
-                            "{} is empty",
-                            token_file.display()
-                        )));
-                    }
-                    Err(e) => return Outcome::Failed(e),
-                };
+                let assertion =
+                    match files::read_required_text(token_file, vars::AZURE_FEDERATED_TOKEN_FILE) {
+                        Ok(t) if !t.trim().is_empty() => Secret::new(t.trim()),
+                        Ok(_) => {
+                            return Outcome::Failed(Error::new(format!(
+                                "{} is empty",
+                                token_file.display()
+                            )));
+                        }
+                        Err(e) => return Outcome::Failed(e),
+                    };
                 entra(
                     ctx,
                     authority,

@@ -116,14 +116,7 @@ fn subject_token(ctx: &Context, source: &CredentialSource, what: &str) -> Result
     let (raw, from) = match (&source.file, &source.url) {
         (Some(file), None) => {
             let path = ctx.env.expand_path(file);
-            let text = files::read_capped(&path)
-                .map_err(|e| e.context(format!("{what}: credential_source file")))?
-                .ok_or_else(|| {
-                    Error::new(format!(
-                        "{what}: cannot read credential_source file {}: it does not exist",
-                        path.display()
-                    ))
-                })?;
+            let text = files::read_required(&path, &format!("{what}: credential_source file"))?;
             (text, path.display().to_string())
         }
         (None, Some(url)) => {
