@@ -1,23 +1,12 @@
 //! imgpkg's environment keychain as imgpkg reads it, half credentials from a lookup chain, and
 //! configs that extend the built-in defaults, through the binary.
 
-use crate::support::registry::{self, Registry, TokenServerConfig};
-use crate::support::{Bazel, docker_auths};
+use crate::support::registry::{Registry, TokenServerConfig};
+use crate::support::{Bazel, docker_auths, pull_status};
 
 /// An oci entry for 127.0.0.1 with `extra` in its config.
 fn oci_config(extra: &str) -> String {
     format!(r#"{{"urls":[{{"host":"127.0.0.1","helper":"oci","config":{{{extra}}}}}]}}"#)
-}
-
-/// The status a registry gives the manifest with the headers `get` answered.
-fn pull_status(bazel: &Bazel, registry: &Registry, repo: &str) -> u16 {
-    let uri = registry.manifest_uri(repo, "v1");
-    let answer = bazel.get(&uri).success();
-    let fetched = registry.fetch(&uri, &answer.headers);
-    if fetched.status == 200 {
-        assert_eq!(registry::sha256(&fetched.body).len(), 71);
-    }
-    fetched.status
 }
 
 #[test]

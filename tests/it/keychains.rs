@@ -1,17 +1,7 @@
 //! The environment keychain (imgpkg-compatible) and cloud keychains, through the binary.
 
-use crate::support::registry::{self, Registry, TokenServerConfig};
-use crate::support::{Bazel, docker_auths};
-
-fn pull_manifest(bazel: &Bazel, registry: &Registry, repo: &str) -> u16 {
-    let uri = registry.manifest_uri(repo, "v1");
-    let answer = bazel.get(&uri).success();
-    let fetched = registry.fetch(&uri, &answer.headers);
-    if fetched.status == 200 {
-        assert_eq!(registry::sha256(&fetched.body).len(), 71);
-    }
-    fetched.status
-}
+use crate::support::registry::{Registry, TokenServerConfig};
+use crate::support::{Bazel, docker_auths, pull_status};
 
 #[test]
 fn pull_with_credentials_only_from_imgpkg_variables() {
@@ -26,7 +16,7 @@ fn pull_with_credentials_only_from_imgpkg_variables() {
         )
         .env("IMGPKG_REGISTRY_USERNAME_0", "bob")
         .env("IMGPKG_REGISTRY_PASSWORD_0", "bob-pw");
-    assert_eq!(pull_manifest(&bazel, &registry, &image.repo), 200);
+    assert_eq!(pull_status(&bazel, &registry, &image.repo), 200);
     let blob = registry.blob_uri(&image.repo, &image.layer_digest);
     let answer = bazel.get(&blob).success();
     assert_eq!(registry.fetch(&blob, &answer.headers).status, 200);
@@ -56,7 +46,7 @@ fn environment_beats_docker_config_and_our_prefix_works() {
             .contains("environment keychain CREDENTIAL_HELPER_REGISTRY_PASSWORD"),
         "{out}"
     );
-    assert_eq!(pull_manifest(&bazel, &registry, &image.repo), 200);
+    assert_eq!(pull_status(&bazel, &registry, &image.repo), 200);
 }
 
 #[test]
@@ -68,7 +58,7 @@ fn identity_token_from_the_environment_goes_through_oauth2() {
     bazel
         .env("IMGPKG_REGISTRY_HOSTNAME", registry.host())
         .env("IMGPKG_REGISTRY_IDENTITY_TOKEN", "refresh-9");
-    assert_eq!(pull_manifest(&bazel, &registry, &image.repo), 200);
+    assert_eq!(pull_status(&bazel, &registry, &image.repo), 200);
     assert_eq!(registry.token_server().posts(), 1);
 }
 

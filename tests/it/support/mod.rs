@@ -57,6 +57,18 @@ pub fn binary() -> &'static str {
     })
 }
 
+/// The status the registry gives `repo`'s `v1` manifest when fetched with the headers `get`
+/// answered for it (and, on 200, that the body is the manifest).
+pub fn pull_status(bazel: &Bazel, registry: &registry::Registry, repo: &str) -> u16 {
+    let uri = registry.manifest_uri(repo, "v1");
+    let answer = bazel.get(&uri).success();
+    let fetched = registry.fetch(&uri, &answer.headers);
+    if fetched.status == 200 {
+        assert_eq!(registry::sha256(&fetched.body).len(), 71);
+    }
+    fetched.status
+}
+
 /// A sandbox that runs the helper the way Bazel does: argv `[path, "get"]`,
 /// the workspace as working directory, a cleared environment, the request on
 /// stdin, and a deadline.
