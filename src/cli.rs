@@ -13,6 +13,7 @@ use crate::kernel::env::{Env, vars};
 use crate::kernel::error::{Error, Result};
 use crate::kernel::protocol::{Request, Response};
 use crate::kernel::trace::Trace;
+use crate::launcher;
 use crate::note;
 use crate::plan::{self, Action};
 
@@ -27,7 +28,9 @@ Usage:
                                    validate a config file, listing every problem
   credential-helper defaults       print the built-in defaults (JSON, a config of their own)
   credential-helper cache-clear    remove the token cache's files
-  credential-helper --help         show this help
+";
+
+const USAGE_END: &str = "  credential-helper --help         show this help
   credential-helper --version      show the version
 
 Set it up in .bazelrc:
@@ -53,11 +56,11 @@ pub fn main(
     let rest = args.get(2..).unwrap_or_default();
     match command {
         None => {
-            let _ = write!(stderr, "{USAGE}");
+            let _ = write!(stderr, "{USAGE}{}{USAGE_END}", launcher::USAGE);
             2
         }
         Some("-h" | "--help" | "help") => {
-            let _ = write!(stdout, "{USAGE}");
+            let _ = write!(stdout, "{USAGE}{}{USAGE_END}", launcher::USAGE);
             0
         }
         Some("-V" | "--version" | "version") => {
@@ -131,6 +134,16 @@ pub fn main(
                 Err(e) => report(stderr, &e),
             }
         }
+        Some("launcher") => match launcher::parse(rest) {
+            Err(usage) => usage_error(stderr, &usage),
+            Ok(request) => match launcher::render(&env, &request) {
+                Ok(text) => match stdout.write_all(text.as_bytes()) {
+                    Ok(()) => 0,
+                    Err(_) => 1,
+                },
+                Err(e) => report(stderr, &e),
+            },
+        },
         Some(other) => usage_error(stderr, &format!("unknown command {other:?}")),
     }
 }

@@ -6,13 +6,15 @@
 //! - [`cloud`]: AWS, Google, Azure and GitHub identities.
 //! - [`registry`]: container-registry knowledge, its credential stores and keychains.
 //! - [`helpers`]: what to answer for each kind of URL.
-//! - [`config`], [`plan`], [`cli`]: reading the config, choosing a helper, the commands.
+//! - [`config`], [`plan`], [`cli`], [`launcher`]: reading the config, choosing a helper, the
+//!   commands, the launcher files printed for a release.
 
 mod cli;
 mod cloud;
 mod config;
 mod helpers;
 mod kernel;
+mod launcher;
 mod lookup;
 mod plan;
 mod registry;

@@ -11,6 +11,25 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     sha2::Sha256::digest(data).into()
 }
 
+/// SHA-256 and length of everything `reader` yields, read in blocks: release binaries are
+/// megabytes, no reason to hold one in memory.
+pub fn sha256_reader(mut reader: impl std::io::Read) -> std::io::Result<([u8; 32], u64)> {
+    let mut hasher = sha2::Sha256::new();
+    let mut block = vec![0u8; 64 * 1024];
+    let mut total = 0u64;
+    loop {
+        match reader.read(&mut block) {
+            Ok(0) => return Ok((hasher.finalize().into(), total)),
+            Ok(n) => {
+                hasher.update(&block[..n]);
+                total += n as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// HMAC-SHA256 (RFC 2104), for keys of at most one block (64 bytes).
 pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     debug_assert!(key.len() <= 64);

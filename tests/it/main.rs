@@ -15,6 +15,7 @@ mod fuzz_regressions;
 mod google;
 mod helpers;
 mod keychains;
+mod launcher;
 mod layers;
 mod oci;
 mod platform;

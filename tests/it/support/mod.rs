@@ -203,7 +203,15 @@ impl Bazel {
     /// environment, working directory and deadline. `stdin: None` gives it an
     /// empty, closed stdin.
     pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Answer {
-        let mut child = self.command(args).spawn().expect("spawn credential-helper");
+        self.run_program(Path::new(binary()), args, stdin)
+    }
+
+    /// [`Bazel::run`] with another program in the helper's place (a launcher script).
+    pub fn run_program(&self, program: &Path, args: &[&str], stdin: Option<&str>) -> Answer {
+        let mut child = self
+            .command_of(program, args)
+            .spawn()
+            .expect("spawn credential-helper");
         let pid = child.id();
         let input = stdin.unwrap_or("").to_owned();
         let mut child_stdin = child.stdin.take().unwrap();
@@ -245,7 +253,11 @@ impl Bazel {
     /// The helper's command line as [`Bazel::run`] starts it, piped, for a test that needs the
     /// process itself (its pid, a signal).
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(binary());
+        self.command_of(Path::new(binary()), args)
+    }
+
+    fn command_of(&self, program: &Path, args: &[&str]) -> Command {
+        let mut command = Command::new(program);
         command
             .args(args)
             .current_dir(self.workspace())
