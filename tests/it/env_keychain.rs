@@ -21,6 +21,10 @@ fn pull_status(bazel: &Bazel, registry: &Registry, repo: &str) -> u16 {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn a_username_without_a_password_is_an_error_naming_its_source() {
     let registry = Registry::token(TokenServerConfig::new().user("bob", "bob-pw"));
     let image = registry.push_image("team/app", "v1");
@@ -82,6 +86,10 @@ fn a_username_without_a_password_is_an_error_naming_its_source() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn a_static_username_is_a_default_not_half_a_credential() {
     // The ghcr.io default's shape: tokens as passwords, then usernames ending in a static one.
     let registry = Registry::token(TokenServerConfig::new().public_repo("pub/app"));
@@ -201,6 +209,10 @@ fn the_example_config_keeps_the_github_defaults() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn with_no_config_at_all_a_host_the_keychain_names_is_a_registry() {
     // The README's CI recipe: only variables, no config file.
     let registry = Registry::token(TokenServerConfig::new().user("bob", "bob-pw"));
@@ -237,6 +249,10 @@ fn with_no_config_at_all_a_host_the_keychain_names_is_a_registry() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn imgpkg_azure_setting_is_passed_over_and_bad_hostnames_are_errors() {
     let registry = Registry::token(TokenServerConfig::new().user("bob", "bob-pw"));
     let image = registry.push_image("team/app", "v1");

@@ -14,6 +14,10 @@ fn pull_manifest(bazel: &Bazel, registry: &Registry, repo: &str) -> u16 {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn pull_with_credentials_only_from_imgpkg_variables() {
     let registry = Registry::token(TokenServerConfig::new().user("bob", "bob-pw"));
     let image = registry.push_image("team/app", "v1");
@@ -33,6 +37,10 @@ fn pull_with_credentials_only_from_imgpkg_variables() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn environment_beats_docker_config_and_our_prefix_works() {
     let registry = Registry::token(TokenServerConfig::new().user("bob", "bob-pw"));
     let image = registry.push_image("team/app", "v1");
@@ -60,6 +68,10 @@ fn environment_beats_docker_config_and_our_prefix_works() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn identity_token_from_the_environment_goes_through_oauth2() {
     let registry = Registry::token(TokenServerConfig::new().identity_token("refresh-9", "bob"));
     let image = registry.push_image("team/app", "v1");
