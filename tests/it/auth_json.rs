@@ -261,6 +261,10 @@ impl Drop for RunContainersDir {
 /// `/run/containers/<uid>/auth.json`, read before `~/.config/containers/auth.json`; with it
 /// set, only `$XDG_RUNTIME_DIR/containers/auth.json` is.
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "runs the helper as other uids (Linux, as root)"
+)]
 fn without_xdg_runtime_dir_the_per_uid_file_under_run_is_read() {
     let registry = basic_registry();
     let host = registry.addr().to_string();

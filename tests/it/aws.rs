@@ -184,6 +184,10 @@ fn ecr_token_from_environment_keys_is_basic_and_cached() {
 /// `AWS`): the helper is asked for an ECR URL, and its headers are sent to the registry, as
 /// Bazel would send them to ECR.
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn ecr_answer_pulls_from_a_real_registry() {
     let registry = Registry::basic("AWS", "ecr-real-password");
     let image = registry.push_image("team/app", "v1");

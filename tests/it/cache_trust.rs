@@ -111,6 +111,10 @@ fn plant_everything(fake: &Fake, dir: &Path, realm: &str) {
 type Case = (&'static str, fn(&Path), &'static str);
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "runs the helper as other uids (Linux, as root)"
+)]
 fn a_cache_directory_the_victim_does_not_own_alone_is_not_used() {
     let fake = Fake::start(300, Duration::ZERO);
     let realm = attacker_realm();
@@ -218,6 +222,10 @@ fn own_entries(bazel: &Bazel) -> (PathBuf, PathBuf) {
 type Plant<'a> = Box<dyn Fn(&Path) + 'a>;
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "runs the helper as other uids (Linux, as root)"
+)]
 fn planted_files_in_the_own_directory_are_not_followed_or_served() {
     let fake = Fake::start(300, Duration::ZERO);
     let bazel = victim(&fake);
@@ -308,6 +316,10 @@ fn mkfifo(path: &Path) {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "runs the helper as other uids (Linux, as root)"
+)]
 fn the_temp_file_name_cannot_be_guessed() {
     let fake = Fake::start(300, Duration::ZERO);
     let bazel = victim(&fake);
@@ -344,6 +356,10 @@ fn the_temp_file_name_cannot_be_guessed() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "runs the helper as other uids (Linux, as root)"
+)]
 fn cache_clear_deletes_nothing_in_a_directory_it_did_not_create() {
     let fake = Fake::start(300, Duration::ZERO);
     let mut bazel = victim(&fake);
@@ -382,6 +398,10 @@ fn cache_clear_deletes_nothing_in_a_directory_it_did_not_create() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "runs the helper as other uids (Linux, as root)"
+)]
 fn entry_names_reveal_nothing_about_the_credential() {
     let fake = Fake::start(300, Duration::ZERO);
     let (a, b) = (victim(&fake), victim(&fake));
@@ -419,6 +439,10 @@ fn entry_names_reveal_nothing_about_the_credential() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "runs the helper as other uids (Linux, as root)"
+)]
 fn processes_racing_to_create_the_cache_agree_on_one_key() {
     let fake = Fake::start(300, Duration::from_millis(200));
     let bazel = victim(&fake);

@@ -72,6 +72,10 @@ fn kubectl_dry_run_yaml(server: &str, user: &str, password: &str) -> String {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn kubectl_dry_run_secret_manifest() {
     let (registry, image) = token_registry();
     let mut bazel = Bazel::new();
@@ -103,6 +107,10 @@ fn kubectl_dry_run_secret_manifest() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn kubectl_json_secret_of_the_legacy_dockercfg_type() {
     let registry = Registry::basic("alice", "alice-pw");
     let image = registry.push_image("team/app", "v1");
@@ -159,6 +167,10 @@ fn mount_secret(bazel: &Bazel, dir: &str, files: &[(&str, String)]) -> std::path
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn mounted_secret_volume_most_specific_key_wins() {
     let (registry, image) = token_registry();
     let mut bazel = Bazel::new();
@@ -201,6 +213,10 @@ fn mounted_secret_volume_most_specific_key_wins() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn mounted_dockercfg_volume_with_a_glob_key() {
     let registry = Registry::basic("alice", "alice-pw");
     let image = registry.push_image("team/app", "v1");
@@ -239,6 +255,10 @@ fn rkt_basic(user: &str, password: &str) -> String {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn rkt_auth_d_docker_auth_and_basic_auth() {
     let basic = Registry::basic("alice", "alice-pw");
     let basic_image = basic.push_image("team/app", "v1");
@@ -290,6 +310,10 @@ fn rkt_auth_d_docker_auth_and_basic_auth() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn rkt_oauth_token_is_sent_as_bearer() {
     let (registry, image) = token_registry();
     let token = registry
@@ -358,6 +382,10 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn mesos_docker_archive_like_marathon() {
     let (registry, image) = token_registry();
     let mut bazel = Bazel::new();
@@ -393,6 +421,10 @@ fn mesos_docker_archive_like_marathon() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn credential_files_order_and_precedence() {
     let (registry, image) = token_registry();
     let right = kubectl_dry_run_yaml(registry.host(), "bob", "bob-pw");

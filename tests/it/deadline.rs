@@ -297,6 +297,10 @@ fn last(stderr: &str) -> &str {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs `unshare -m` and port 53 on loopback (Linux, as root)"
+)]
 fn a_resolver_that_never_answers_cannot_outlive_the_deadline() {
     let Some(dns) = silent_dns() else {
         panic!("no loopback address with a free UDP port 53");

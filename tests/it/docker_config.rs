@@ -49,6 +49,10 @@ fn explain(bazel: &Bazel, registry: &Registry, repo: &str) -> String {
 /// Issue 4: an optional Kubernetes secret mount leaves `config.json` as a directory. docker
 /// warns and uses an empty config; go-containerregistry's `fileExists` says no file.
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn config_json_that_is_a_directory_is_no_docker_config() {
     let (registry, image) = token_registry(TokenServerConfig::new());
     let mut bazel = bazel();
@@ -74,6 +78,10 @@ fn config_json_that_is_a_directory_is_no_docker_config() {
 /// Issue 5: docker warns about a `DOCKER_AUTH_CONFIG` its `parseEnvConfig` refuses and uses
 /// the files. Here the warning is a line of the trace (`explain`), naming the variable only.
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn broken_docker_auth_config_is_a_note_and_the_file_is_used() {
     let (registry, image) = token_registry(TokenServerConfig::new());
     let host = registry.host();
@@ -113,6 +121,10 @@ fn broken_docker_auth_config_is_a_note_and_the_file_is_used() {
 /// docker's memory store answers only for the registry's exact key; a well-formed variable is
 /// still layered over the file.
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn docker_auth_config_keys_match_exactly_and_win_over_the_file() {
     let (registry, image) = token_registry(TokenServerConfig::new());
     let wrong = format!(r#"{{"auth":"{}"}}"#, b64("bob:wrong"));
@@ -146,6 +158,10 @@ fn bazel_with_file(registry: &Registry, entry: &str) -> Bazel {
 /// Issue 6: `auth` of `<token>:` beside `identitytoken` (what registry login tools write):
 /// the `identitytoken` field is the refresh token.
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn token_placeholder_auth_beside_an_identity_token() {
     let (registry, image) = token_registry(TokenServerConfig::new());
     let bazel = bazel_with_file(
@@ -176,6 +192,10 @@ fn token_placeholder_auth_beside_an_identity_token() {
 /// the identity token in the refresh grant and, when the realm has no OAuth2 endpoint (404),
 /// Basic username:password on the GET.
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn oauth2_404_fallback_sends_the_stored_password() {
     let (registry, image) = token_registry(TokenServerConfig::new().oauth2(false));
     let bazel = bazel_with_file(
@@ -203,6 +223,10 @@ fn oauth2_404_fallback_sends_the_stored_password() {
 /// Without a password beside it the identity token is not sent on the fallback GET: it is
 /// anonymous, as in go-containerregistry (a refresh token is no password).
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn identity_token_is_never_sent_on_the_get_fallback() {
     let (registry, _) = token_registry(TokenServerConfig::new().oauth2(false));
     let bazel = bazel_with_file(&registry, r#"{"identitytoken":"refresh-123"}"#);
@@ -216,6 +240,10 @@ fn identity_token_is_never_sent_on_the_get_fallback() {
 /// docker's native store: a configured helper has the last word. When it knows nothing, the
 /// `auths` entry beside it is not used (docker would pull anonymously too).
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn a_configured_helper_has_the_last_word() {
     let (registry, image) = token_registry(TokenServerConfig::new());
     let bazel = bazel();

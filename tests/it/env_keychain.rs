@@ -10,6 +10,10 @@ fn oci_config(extra: &str) -> String {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn a_username_without_a_password_is_an_error_naming_its_source() {
     let registry = Registry::token(TokenServerConfig::new().user("bob", "bob-pw"));
     let image = registry.push_image("team/app", "v1");
@@ -71,6 +75,10 @@ fn a_username_without_a_password_is_an_error_naming_its_source() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn a_static_username_is_a_default_not_half_a_credential() {
     // The ghcr.io default's shape: tokens as passwords, then usernames ending in a static one.
     let registry = Registry::token(TokenServerConfig::new().public_repo("pub/app"));
@@ -190,6 +198,10 @@ fn the_example_config_keeps_the_github_defaults() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn with_no_config_at_all_a_host_the_keychain_names_is_a_registry() {
     // The README's CI recipe: only variables, no config file.
     let registry = Registry::token(TokenServerConfig::new().user("bob", "bob-pw"));
@@ -226,6 +238,10 @@ fn with_no_config_at_all_a_host_the_keychain_names_is_a_registry() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn imgpkg_azure_setting_is_passed_over_and_bad_hostnames_are_errors() {
     let registry = Registry::token(TokenServerConfig::new().user("bob", "bob-pw"));
     let image = registry.push_image("team/app", "v1");

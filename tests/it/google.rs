@@ -577,6 +577,10 @@ fn forwarding_proxy(upstream: String) -> TestServer {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn gcp_keychain_pulls_from_artifact_registry_with_oauth2accesstoken() {
     let (endpoint, rejected) = jwt_token_endpoint(CLOUD_PLATFORM);
     let registry =

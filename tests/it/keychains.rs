@@ -4,6 +4,10 @@ use crate::support::registry::{Registry, TokenServerConfig};
 use crate::support::{Bazel, docker_auths, pull_status};
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn pull_with_credentials_only_from_imgpkg_variables() {
     let registry = Registry::token(TokenServerConfig::new().user("bob", "bob-pw"));
     let image = registry.push_image("team/app", "v1");
@@ -23,6 +27,10 @@ fn pull_with_credentials_only_from_imgpkg_variables() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn environment_beats_docker_config_and_our_prefix_works() {
     let registry = Registry::token(TokenServerConfig::new().user("bob", "bob-pw"));
     let image = registry.push_image("team/app", "v1");
@@ -50,6 +58,10 @@ fn environment_beats_docker_config_and_our_prefix_works() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn identity_token_from_the_environment_goes_through_oauth2() {
     let registry = Registry::token(TokenServerConfig::new().identity_token("refresh-9", "bob"));
     let image = registry.push_image("team/app", "v1");

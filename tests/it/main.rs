@@ -1,37 +1,71 @@
+// The harness (support/) runs the helper as Bazel does on Unix: `#!/bin/sh` fakes of other
+// tools, process groups, modes and uids. On Windows only the modules that need none of it are
+// built; porting the harness (PATHEXT, `.cmd` fakes, USERPROFILE) is still to do. Tests that
+// need Linux itself (Debian's docker-registry, other uids as root, `unshare`) carry
+// `#[cfg_attr(not(target_os = "linux"), ignore = "...")]` with the reason.
+#[cfg(unix)]
 mod support;
 
+#[cfg(unix)]
 mod auth_json;
+#[cfg(unix)]
 mod aws;
+#[cfg(unix)]
 mod azure;
+#[cfg(unix)]
 mod cache;
+#[cfg(unix)]
 mod cache_trust;
+#[cfg(unix)]
 mod core;
+#[cfg(unix)]
 mod credential_files;
+#[cfg(unix)]
 mod deadline;
+#[cfg(unix)]
 mod docker_config;
+#[cfg(unix)]
 mod env_keychain;
+#[cfg(unix)]
 mod files;
 mod fuzz_regressions;
+#[cfg(unix)]
 mod google;
+#[cfg(unix)]
 mod helpers;
+#[cfg(unix)]
 mod keychains;
 mod launcher;
 mod layers;
+#[cfg(unix)]
 mod oci;
+#[cfg(unix)]
 mod platform;
+#[cfg(unix)]
 mod transport;
+#[cfg(unix)]
 mod trust;
+#[cfg(unix)]
 mod warm;
 
+#[cfg(unix)]
 use std::collections::BTreeMap;
+#[cfg(unix)]
 use std::time::Instant;
 
+#[cfg(unix)]
 use support::Bazel;
+#[cfg(unix)]
 use support::registry::{ADMIN_PASSWORD, ADMIN_USER, Auth, Registry, TokenServerConfig};
 
 /// The fixtures work end to end without the helper: each registry setup
 /// starts, takes a push, and serves a pull to admin credentials.
+#[cfg(unix)]
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn support_smoke() {
     let started = Instant::now();
     let basic = Registry::basic("alice", "secret");

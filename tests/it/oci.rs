@@ -58,6 +58,10 @@ fn token_registry() -> (Registry, Image) {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn basic_auth_registry_with_docker_config_auth() {
     let registry = Registry::basic("alice", "alice-pw");
     let image = registry.push_image("team/app", "v1");
@@ -101,6 +105,10 @@ fn basic_auth_registry_with_docker_config_auth() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn token_auth_with_username_and_password() {
     let (registry, image) = token_registry();
     let mut bazel = Bazel::new();
@@ -146,6 +154,10 @@ fn token_auth_with_username_and_password() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn identity_token_uses_oauth2_post() {
     let (registry, image) = token_registry();
     let mut bazel = Bazel::new();
@@ -168,6 +180,10 @@ fn identity_token_uses_oauth2_post() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn oauth2_method_with_password_falls_back_to_get_on_404() {
     let registry = Registry::token(TokenServerConfig::new().user("bob", "pw").oauth2(false));
     let image = registry.push_image("team/app", "v1");
@@ -181,6 +197,10 @@ fn oauth2_method_with_password_falls_back_to_get_on_404() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn oauth2_password_grant() {
     let (registry, image) = token_registry();
     let mut bazel = Bazel::new();
@@ -203,6 +223,10 @@ fn oauth2_password_grant() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn registry_token_is_used_directly() {
     let (registry, image) = token_registry();
     let token = registry
@@ -228,6 +252,10 @@ fn registry_token_is_used_directly() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn docker_credential_helper_from_creds_store() {
     let (registry, image) = token_registry();
     let mut bazel = Bazel::new();
@@ -269,6 +297,10 @@ printf '{{"ServerURL":"%s","Username":"bob","Secret":"bob-password"}}' "$server"
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn cred_helpers_entry_wins_and_not_found_moves_on() {
     let (registry, image) = token_registry();
     let mut bazel = Bazel::new();
@@ -298,6 +330,10 @@ fn cred_helpers_entry_wins_and_not_found_moves_on() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn missing_or_failing_credential_helper_is_a_clear_error() {
     let (registry, image) = token_registry();
     let mut bazel = Bazel::new();
@@ -325,6 +361,10 @@ fn missing_or_failing_credential_helper_is_a_clear_error() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn podman_auth_json_namespaced_keys_most_specific_wins() {
     let (registry, image) = token_registry();
     let mut bazel = Bazel::new();
@@ -364,6 +404,10 @@ fn podman_auth_json_namespaced_keys_most_specific_wins() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn legacy_dockercfg_and_docker_auth_config() {
     let (registry, image) = token_registry();
     let mut bazel = Bazel::new();
@@ -393,6 +437,10 @@ fn legacy_dockercfg_and_docker_auth_config() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn docker_config_env_var_is_honoured() {
     let (registry, image) = token_registry();
     let mut bazel = Bazel::new();
@@ -412,6 +460,10 @@ fn docker_config_env_var_is_honoured() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn lookup_chain_env_variables_come_first() {
     let (registry, image) = token_registry();
     let mut bazel = Bazel::new();
@@ -448,6 +500,10 @@ fn lookup_chain_env_variables_come_first() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn sources_can_be_switched_off() {
     let (registry, image) = token_registry();
     let mut bazel = Bazel::new();
@@ -471,6 +527,10 @@ fn sources_can_be_switched_off() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn anonymous_pull_of_a_public_repository() {
     let (registry, _) = token_registry();
     let image = registry.push_image("public/app", "v1");
@@ -493,6 +553,10 @@ fn anonymous_pull_of_a_public_repository() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn wrong_password_is_a_clear_error_without_the_secret() {
     let (registry, image) = token_registry();
     let mut bazel = Bazel::new();
@@ -535,6 +599,10 @@ fn wrong_password_is_a_clear_error_without_the_secret() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn tls_registry_with_private_ca() {
     let registry = Registry::tls(Auth::basic("carol", "carol-pw"));
     let image = registry.push_image("team/app", "v1");
@@ -581,6 +649,10 @@ fn tls_registry_with_private_ca() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn accept_header_only_for_manifests_and_can_be_turned_off() {
     let registry = Registry::basic("alice", "pw");
     let image = registry.push_image("team/app", "v1");
@@ -599,6 +671,10 @@ fn accept_header_only_for_manifests_and_can_be_turned_off() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn non_api_paths_on_a_registry_get_no_headers() {
     let registry = Registry::basic("alice", "pw");
     let mut bazel = Bazel::new();
@@ -668,6 +744,10 @@ fn realm_on_another_host_receives_no_credentials() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn credentials_from_a_lookup_chain_need_a_username() {
     let (registry, image) = token_registry();
     let mut bazel = Bazel::new();
@@ -711,6 +791,10 @@ fn oci_config_errors() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn cache_disabled_still_works() {
     let (registry, image) = token_registry();
     let mut bazel = Bazel::new();
@@ -732,6 +816,10 @@ fn cache_disabled_still_works() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn without_config_unknown_registries_only_when_guessing_is_on() {
     let registry = Registry::basic("alice", "pw");
     let image = registry.push_image("team/app", "v1");

@@ -5,6 +5,10 @@
 use crate::support::Bazel;
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "runs the helper as other uids (Linux, as root)"
+)]
 fn an_unknown_uid_without_home_gets_its_answer() {
     let mut bazel = Bazel::new();
     bazel.config(

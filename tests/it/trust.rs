@@ -24,6 +24,10 @@ fn manifest(registry: &TestServer) -> String {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn explain_shows_every_decision_with_secrets_redacted() {
     let registry = Registry::token(TokenServerConfig::new().user("bob", "explain-canary"));
     registry.push_image("team/app", "v1");
@@ -348,6 +352,10 @@ fn assert_no_canary(what: &str, out: &crate::support::Answer, success_may_contai
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs Debian's docker-registry and htpasswd: runs on Linux"
+)]
 fn the_canary_never_reaches_stderr() {
     let wrong_pw = Registry::token(TokenServerConfig::new().user("bob", "right"));
     wrong_pw.push_image("team/app", "v1");
