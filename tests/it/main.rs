@@ -35,6 +35,7 @@ mod google;
 mod helpers;
 #[cfg(unix)]
 mod keychains;
+#[cfg(unix)]
 mod launcher;
 mod layers;
 #[cfg(unix)]
