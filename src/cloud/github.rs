@@ -1,12 +1,13 @@
 //! GitHub tokens: `GHCR_TOKEN`, `GH_TOKEN`, `GITHUB_TOKEN`, then the gh CLI's `hosts.yml`
-//! (`$GH_CONFIG_DIR/hosts.yml`, else `${XDG_CONFIG_HOME:-~/.config}/gh/hosts.yml`).
+//! (in gh's config directory: `$GH_CONFIG_DIR`, else `$XDG_CONFIG_HOME/gh`, else
+//! `%AppData%\GitHub CLI` on Windows, else `~/.config/gh`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::kernel::env::{Env, vars};
+use crate::kernel::env::Env;
 use crate::kernel::error::Error;
 use crate::kernel::files;
 use crate::kernel::outcome::Outcome;
@@ -30,10 +31,7 @@ struct HostEntry {
 }
 
 fn hosts_file(env: &Env) -> Option<PathBuf> {
-    match env.var(vars::GH_CONFIG_DIR) {
-        Some(dir) => Some(env.expand_path(dir).join("hosts.yml")),
-        None => env.config_home().map(|d| d.join("gh/hosts.yml")),
-    }
+    env.gh_config_dir().map(|d| d.join("hosts.yml"))
 }
 
 /// The token for `host` (`github.com`) from `env_names` in order, then gh's `hosts.yml`.

@@ -1,10 +1,13 @@
 //! The process environment, captured once at start-up and passed down explicitly.
 //!
 //! Nothing else in the crate reads `std::env`: tests build an [`Env`] by hand, and the binary
-//! builds one from the real process in `main`.
+//! builds one from the real process in `main`. An `Env` knows the [`Platform`] it belongs to;
+//! what differs between platforms is decided in [`crate::kernel::platform`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+use crate::kernel::platform::{self, Platform};
 
 /// Names of every environment variable the helper reads, with what each one does.
 pub mod vars {
@@ -35,18 +38,31 @@ pub mod vars {
     /// Holds `containers/auth.json` (podman's default location on Linux; unset, it is
     /// `/run/containers/<uid>/auth.json`).
     pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
-    /// Holds `containers/auth.json` and `gh/hosts.yml` (default `~/.config`).
+    /// Holds `containers/auth.json` and `gh/hosts.yml` (default `~/.config`; read on Windows
+    /// too, where gh's default is `%AppData%\GitHub CLI`).
     pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
-    /// Holds the token cache (default `~/.cache`).
+    /// Holds the token cache (default `~/.cache`; not read on Windows).
     pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
     /// The home directory; the only source of it (the user database is never asked).
     pub const HOME: &str = "HOME";
     /// The home directory on Windows when `HOME` is unset.
     pub const USERPROFILE: &str = "USERPROFILE";
+    /// Windows: the roaming per-user application data directory; holds gh's `GitHub CLI` and
+    /// gcloud's `gcloud` config directories.
+    pub const APPDATA: &str = "APPDATA";
+    /// Windows: the local per-user application data directory; holds the token cache.
+    pub const LOCALAPPDATA: &str = "LOCALAPPDATA";
+    /// Windows: holds `System32\cmd.exe`, which runs `.bat`/`.cmd` programs and AWS
+    /// `credential_process` commands (without it, `cmd.exe` is looked up on `PATH`).
+    pub const SYSTEM_ROOT: &str = "SystemRoot";
     /// The netrc file read by the `netrc` helper (default `~/.netrc`).
     pub const NETRC: &str = "NETRC";
-    /// Searched for `docker-credential-<name>` programs.
+    /// Searched for `docker-credential-<name>`, `gcloud`, `az`, `gh` and the keyring tools.
     pub const PATH: &str = "PATH";
+    /// Windows: the extensions tried for a program found on `PATH`, in order (default
+    /// `.COM;.EXE;.BAT;.CMD`), so `docker-credential-desktop` is
+    /// `docker-credential-desktop.exe` and `gcloud` is `gcloud.cmd`.
+    pub const PATHEXT: &str = "PATHEXT";
 
     /// GitHub tokens, tried in this order for ghcr.io and GitHub downloads.
     pub const GHCR_TOKEN: &str = "GHCR_TOKEN";
@@ -54,7 +70,8 @@ pub mod vars {
     pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
     /// Username sent to ghcr.io with a token (any non-empty value works).
     pub const GITHUB_ACTOR: &str = "GITHUB_ACTOR";
-    /// The gh CLI's config directory (holds `hosts.yml`).
+    /// The gh CLI's config directory (holds `hosts.yml`; default `$XDG_CONFIG_HOME/gh`, else
+    /// `%AppData%\GitHub CLI` on Windows, else `~/.config/gh`).
     pub const GH_CONFIG_DIR: &str = "GH_CONFIG_DIR";
 
     /// AWS static credentials (the first credential source of the AWS chain).
@@ -126,8 +143,8 @@ pub mod vars {
     /// A Google credentials file (`service_account`, `authorized_user` or `external_account`
     /// JSON), tried first.
     pub const GOOGLE_APPLICATION_CREDENTIALS: &str = "GOOGLE_APPLICATION_CREDENTIALS";
-    /// gcloud's config directory (default `~/.config/gcloud`); holds
-    /// `application_default_credentials.json`.
+    /// gcloud's config directory (default `~/.config/gcloud`, `%APPDATA%\gcloud` on Windows);
+    /// holds `application_default_credentials.json`.
     pub const CLOUDSDK_CONFIG: &str = "CLOUDSDK_CONFIG";
     /// Host (and port) of the GCE metadata server (default `metadata.google.internal`).
     pub const GCE_METADATA_HOST: &str = "GCE_METADATA_HOST";
@@ -144,10 +161,11 @@ pub mod vars {
     pub const IMGPKG_REGISTRY_AZURE_CR_CONFIG: &str = "IMGPKG_REGISTRY_AZURE_CR_CONFIG";
 }
 
-/// A snapshot of the environment: variables, home directory, working directory, clock and
-/// user id.
+/// A snapshot of the environment: platform, variables, home directory, working directory,
+/// clock and user id.
 #[derive(Clone, Debug)]
 pub struct Env {
+    platform: Platform,
     vars: BTreeMap<String, String>,
     home: Option<PathBuf>,
     cwd: PathBuf,
@@ -172,45 +190,76 @@ impl Env {
         }
     }
 
-    /// Builds an environment from explicit parts. The home directory is `HOME` (on Windows,
-    /// else `USERPROFILE`) and nothing else: asking the user database (`getpwuid`) would load
-    /// an NSS module into a statically linked binary, which crashes it when the uid has no
-    /// entry (containers running as an arbitrary uid).
+    /// Builds an environment of this platform from explicit parts. The home directory is
+    /// `HOME` (on Windows, else `USERPROFILE`) and nothing else: asking the user database
+    /// (`getpwuid`) would load an NSS module into a statically linked binary, which crashes it
+    /// when the uid has no entry (containers running as an arbitrary uid).
     pub fn new(vars: BTreeMap<String, String>, cwd: PathBuf, now: i64) -> Env {
-        let named = |name: &str| vars.get(name).filter(|h| !h.is_empty()).map(PathBuf::from);
-        let home = named(vars::HOME).or_else(|| {
-            if cfg!(windows) {
-                named(vars::USERPROFILE)
-            } else {
-                None
-            }
-        });
-        Env {
+        Env::new_on(Platform::current(), vars, cwd, now)
+    }
+
+    /// [`Env::new`] with another platform's conventions, for the tests of them.
+    pub fn new_on(
+        platform: Platform,
+        vars: BTreeMap<String, String>,
+        cwd: PathBuf,
+        now: i64,
+    ) -> Env {
+        let mut env = Env {
+            platform,
             vars,
-            home,
+            home: None,
             cwd,
             now,
             uid: None,
-        }
+        };
+        env.home = platform::home_dir(platform, env.var(vars::HOME), env.var(vars::USERPROFILE));
+        env
     }
 
-    /// A variable's value; unset and empty are the same thing.
+    /// The platform whose conventions apply.
+    pub fn platform(&self) -> Platform {
+        self.platform
+    }
+
+    /// A variable's value; unset and empty are the same thing. Names are case-insensitive on
+    /// Windows (`Path` is `PATH`).
     pub fn var(&self, name: &str) -> Option<&str> {
-        self.vars
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
+        let value = match self.vars.get(name) {
+            Some(v) => Some(v),
+            None if platform::names_ignore_case(self.platform) => self
+                .vars
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v),
+            None => None,
+        };
+        value.map(String::as_str).filter(|v| !v.is_empty())
     }
 
-    /// Every variable whose name starts with `prefix`, in name order.
+    /// Every variable whose name starts with `prefix` (in any case on Windows), in name order.
     pub fn vars_with_prefix<'a>(
         &'a self,
         prefix: &'a str,
-    ) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
-        self.vars
-            .range(prefix.to_string()..)
-            .take_while(move |(k, _)| k.starts_with(prefix))
-            .map(|(k, v)| (k.as_str(), v.as_str()))
+    ) -> Box<dyn Iterator<Item = (&'a str, &'a str)> + 'a> {
+        let pairs = |(k, v): (&'a String, &'a String)| (k.as_str(), v.as_str());
+        if platform::names_ignore_case(self.platform) {
+            return Box::new(
+                self.vars
+                    .iter()
+                    .filter(move |(k, _)| {
+                        k.get(..prefix.len())
+                            .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+                    })
+                    .map(pairs),
+            );
+        }
+        Box::new(
+            self.vars
+                .range(prefix.to_string()..)
+                .take_while(move |(k, _)| k.starts_with(prefix))
+                .map(pairs),
+        )
     }
 
     pub fn home(&self) -> Option<&Path> {
@@ -231,40 +280,59 @@ impl Env {
         self.uid
     }
 
-    /// `$XDG_CONFIG_HOME`, else `~/.config`.
+    /// `$XDG_CONFIG_HOME`, else `~/.config`, on every platform: containers/image's rule for
+    /// `containers/auth.json`. gh and gcloud have rules of their own
+    /// ([`platform::gh_config_dir`], [`platform::gcloud_config_dir`]).
     pub fn config_home(&self) -> Option<PathBuf> {
         self.var(vars::XDG_CONFIG_HOME)
             .map(PathBuf::from)
             .or_else(|| self.home().map(|h| h.join(".config")))
     }
 
-    /// `$XDG_CACHE_HOME`, else `~/.cache`.
+    /// `$XDG_CACHE_HOME`, else `~/.cache`; `%LOCALAPPDATA%` on Windows
+    /// ([`platform::cache_home`]).
     pub fn cache_home(&self) -> Option<PathBuf> {
-        self.var(vars::XDG_CACHE_HOME)
-            .map(PathBuf::from)
-            .or_else(|| self.home().map(|h| h.join(".cache")))
+        platform::cache_home(self.platform, &self.homes())
     }
 
-    /// Expands `~/` (home) and `%workspace%/` (the working directory) at the start of a path;
-    /// a relative path is relative to the working directory.
+    /// gh's config directory, which holds `hosts.yml` ([`platform::gh_config_dir`]).
+    pub fn gh_config_dir(&self) -> Option<PathBuf> {
+        let explicit = self.var(vars::GH_CONFIG_DIR).map(|d| self.expand_path(d));
+        platform::gh_config_dir(self.platform, &self.homes(), explicit)
+    }
+
+    /// gcloud's config directory ([`platform::gcloud_config_dir`]).
+    pub fn gcloud_config_dir(&self) -> Option<PathBuf> {
+        let explicit = self.var(vars::CLOUDSDK_CONFIG).map(|d| self.expand_path(d));
+        platform::gcloud_config_dir(self.platform, &self.homes(), explicit)
+    }
+
+    fn homes(&self) -> platform::Homes<'_> {
+        platform::Homes {
+            home: self.home(),
+            xdg_config_home: self.var(vars::XDG_CONFIG_HOME),
+            xdg_cache_home: self.var(vars::XDG_CACHE_HOME),
+            app_data: self.var(vars::APPDATA),
+            local_app_data: self.var(vars::LOCALAPPDATA),
+        }
+    }
+
+    /// Expands `~/` (home) and `%workspace%/` (the working directory) at the start of a path,
+    /// on Windows with either slash; a relative path is relative to the working directory.
     pub fn expand_path(&self, path: &str) -> PathBuf {
-        if let Some(rest) = path.strip_prefix("~/")
-            && let Some(home) = self.home()
-        {
-            return home.join(rest);
-        }
-        if let Some(rest) = path.strip_prefix("%workspace%/") {
-            return self.cwd.join(rest);
-        }
-        self.cwd.join(path)
+        platform::expand_path(self.platform, self.home(), &self.cwd, path)
     }
 
-    /// Finds an executable by name on `$PATH`.
+    /// Finds an executable by name on `$PATH` (on Windows with the `PATHEXT` extensions).
     pub fn which(&self, name: &str) -> Option<PathBuf> {
-        let path = self.var(vars::PATH)?;
-        std::env::split_paths(path)
-            .map(|dir| dir.join(name))
-            .find(|p| p.metadata().is_ok_and(|m| is_executable(&m)))
+        platform::executable_candidates(
+            self.platform,
+            name,
+            self.var(vars::PATH),
+            self.var(vars::PATHEXT),
+        )
+        .into_iter()
+        .find(|p| p.metadata().is_ok_and(|m| is_executable(&m)))
     }
 
     /// The environment for a child process: exactly this snapshot's variables.
@@ -297,11 +365,17 @@ fn is_executable(meta: &std::fs::Metadata) -> bool {
 
 #[cfg(test)]
 pub(crate) fn test_env(pairs: &[(&str, &str)]) -> Env {
+    test_env_on(Platform::current(), pairs)
+}
+
+/// [`test_env`] with `platform`'s conventions.
+#[cfg(test)]
+pub(crate) fn test_env_on(platform: Platform, pairs: &[(&str, &str)]) -> Env {
     let vars = pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    Env::new(vars, PathBuf::from("/workspace"), 1_800_000_000)
+    Env::new_on(platform, vars, PathBuf::from("/workspace"), 1_800_000_000)
 }
 
 #[cfg(test)]

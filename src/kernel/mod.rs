@@ -13,6 +13,7 @@ pub mod files;
 pub mod http;
 pub mod outcome;
 pub mod pattern;
+pub mod platform;
 pub mod process;
 pub mod protocol;
 pub mod secret;

@@ -11,7 +11,8 @@
 //!   answer (or a `set -x` trace) before failing would otherwise put a secret in Bazel's error.
 //!
 //! On Windows there are no process groups: the direct child is killed, and what it started is
-//! not.
+//! not. A `.bat`/`.cmd` program runs through `cmd.exe`, with a command line that
+//! [`platform::launch`] builds or refuses.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -21,7 +22,9 @@ use std::time::{Duration, Instant};
 
 use crate::kernel::context::Context;
 use crate::kernel::deadline::CALL_BUDGET;
+use crate::kernel::env::vars;
 use crate::kernel::error::{Error, Result};
+use crate::kernel::platform::{self, Args, Launch};
 
 /// Default limit for a child process: well under Bazel's 10 s.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -80,14 +83,65 @@ pub fn run(
     stdin: &[u8],
     limit: Duration,
 ) -> Result<Output> {
+    let launch = platform::launch(
+        ctx.env.platform(),
+        ctx.env.var(vars::SYSTEM_ROOT),
+        program,
+        args,
+    )
+    .map_err(|why| Error::new(format!("cannot run {label}: {why}")))?;
+    start(ctx, label, &launch, stdin, limit)
+}
+
+/// [`run`] for a command string from the config (AWS `credential_process`), run by the
+/// platform's shell: `/bin/sh -c`, on Windows `cmd.exe /c` ([`platform::shell`]).
+pub fn run_shell(
+    ctx: &Context,
+    label: &str,
+    command: &str,
+    stdin: &[u8],
+    limit: Duration,
+) -> Result<Output> {
+    let launch = platform::shell(ctx.env.platform(), ctx.env.var(vars::SYSTEM_ROOT), command);
+    start(ctx, label, &launch, stdin, limit)
+}
+
+/// The program and its arguments as the standard library takes them.
+fn command(launch: &Launch) -> std::io::Result<Command> {
+    let mut command = Command::new(&launch.program);
+    match &launch.args {
+        Args::List(args) => {
+            command.args(args);
+        }
+        #[cfg(windows)]
+        Args::WindowsCommandLine(line) => {
+            std::os::windows::process::CommandExt::raw_arg(&mut command, line);
+        }
+        #[cfg(not(windows))]
+        Args::WindowsCommandLine(_) => {
+            return Err(std::io::Error::other(
+                "a Windows command line cannot be run on this system",
+            ));
+        }
+    }
+    Ok(command)
+}
+
+fn start(
+    ctx: &Context,
+    label: &str,
+    launch: &Launch,
+    stdin: &[u8],
+    limit: Duration,
+) -> Result<Output> {
     let cut = ctx.deadline.limit(limit);
     if cut.is_zero() {
         return Err(out_of_time(label));
     }
     let end = Instant::now() + cut;
-    let mut command = Command::new(program);
+    let mut command =
+        command(launch).map_err(|e| Error::new(format!("cannot run {label}: {e}")))?;
     command
-        .args(args)
         .env_clear()
         .envs(ctx.env.vars())
         .current_dir(ctx.env.cwd())
@@ -312,5 +366,62 @@ mod tests {
     fn output_is_bounded() {
         let e = sh(&ctx(), "yes", DEFAULT_TIMEOUT).err().unwrap();
         assert!(e.to_string().contains("more than 1024 KiB"), "{e}");
+    }
+}
+
+// Windows itself (here, under Wine: `CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine cargo test
+// --target x86_64-pc-windows-gnu --lib`): a `.cmd` found through `PATHEXT` runs through
+// `cmd.exe`, and so do command strings.
+#[cfg(all(test, windows))]
+mod windows_tests {
+    use super::*;
+    use crate::kernel::env::Env;
+    use crate::kernel::trace::Trace;
+
+    fn ctx(bin: &Path) -> Context {
+        let mut vars: std::collections::BTreeMap<String, String> = std::env::vars()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case("PATH"))
+            .collect();
+        let system = std::env::var("SystemRoot").unwrap_or_else(|_| r"C:\windows".into());
+        let path = format!("{};{system}\\system32", bin.display());
+        vars.insert("Path".into(), path);
+        Context::new(Env::new(vars, bin.into(), 1_800_000_000), Trace::silent())
+    }
+
+    #[test]
+    fn batch_files_and_command_strings_run_through_cmd() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("fake.cmd"),
+            "@echo off\r\necho got %1 %2\r\n",
+        )
+        .unwrap();
+        let ctx = ctx(dir.path());
+        let program = ctx.env.which("fake").expect("fake.cmd through PATHEXT");
+        let args = ["a b", "--format=json(credential)"];
+        let out = run(&ctx, "fake", &program, &args, b"", DEFAULT_TIMEOUT).unwrap();
+        assert!(out.success());
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            stdout.trim_end(),
+            r#"got "a b" "--format=json(credential)""#
+        );
+        let e = run(&ctx, "fake", &program, &["a&b"], b"", DEFAULT_TIMEOUT)
+            .err()
+            .unwrap();
+        assert!(e.to_string().starts_with("cannot run fake: "), "{e}");
+
+        let out = run_shell(
+            &ctx,
+            "shell",
+            "echo one& echo \"two\"",
+            b"",
+            DEFAULT_TIMEOUT,
+        )
+        .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+        assert_eq!(stdout, "one\n\"two\"\n");
+        let out = run_shell(&ctx, "shell", "exit 3", b"", DEFAULT_TIMEOUT).unwrap();
+        assert_eq!(out.status.code(), Some(3));
     }
 }

@@ -18,10 +18,21 @@ pub fn fetch(_ctx: &Context, _service: &str, _account: Option<&str>) -> Outcome 
 
 #[cfg(feature = "keyring")]
 pub fn fetch(ctx: &Context, service: &str, account: Option<&str>) -> Outcome {
+    use crate::kernel::platform::Platform;
     use crate::kernel::process;
     use crate::kernel::secret::Secret;
 
-    let (tool, mut args) = if cfg!(target_os = "macos") {
+    let macos = match ctx.env.platform() {
+        Platform::MacOs => true,
+        Platform::Linux => false,
+        Platform::Windows => {
+            return Outcome::Failed(
+                Error::new("the keyring source has no Windows support (it asks secret-tool on Linux, security on macOS)")
+                    .hint("use an env or file source"),
+            );
+        }
+    };
+    let (tool, mut args) = if macos {
         (
             "security",
             vec!["find-generic-password", "-w", "-s", service],
@@ -30,7 +41,7 @@ pub fn fetch(ctx: &Context, service: &str, account: Option<&str>) -> Outcome {
         ("secret-tool", vec!["lookup", "service", service])
     };
     if let Some(account) = account {
-        args.extend(if cfg!(target_os = "macos") {
+        args.extend(if macos {
             ["-a", account]
         } else {
             ["account", account]

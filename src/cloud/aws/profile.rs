@@ -250,19 +250,14 @@ fn credential_source(ctx: &Context, name: &str) -> Result<Credentials> {
     }
 }
 
-/// Runs the command through `sh -c` (as the AWS CLI does on Unix) and reads its JSON.
+/// Runs the command through the platform's shell (`sh -c`; `cmd.exe /c` on Windows, as the
+/// AWS SDKs do) and reads its JSON.
 fn credential_process(ctx: &Context, command: &str, source: String) -> Result<Credentials> {
     note!(ctx.trace, "aws: running credential_process");
     // Named by what it is, not by the command: that is a config value.
-    let output = crate::kernel::process::run(
-        ctx,
-        "credential_process",
-        std::path::Path::new("/bin/sh"),
-        &["-c", command],
-        b"",
-        PROCESS_TIMEOUT,
-    )
-    .map_err(|e| e.context(&source))?;
+    let output =
+        crate::kernel::process::run_shell(ctx, "credential_process", command, b"", PROCESS_TIMEOUT)
+            .map_err(|e| e.context(&source))?;
     if !output.success() {
         return Err(output
             .failure()

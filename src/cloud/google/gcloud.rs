@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use super::oauth::{AccessToken, cached, found_or_failed};
 use crate::kernel::cache::Key;
 use crate::kernel::context::Context;
-use crate::kernel::env::{Env, vars};
+use crate::kernel::env::Env;
 use crate::kernel::error::{Error, Result, describe_json};
 use crate::kernel::files;
 use crate::kernel::outcome::Outcome;
@@ -16,11 +16,9 @@ use crate::kernel::token::safety_margin;
 use crate::note;
 use serde::Deserialize;
 
+/// `CLOUDSDK_CONFIG`, else `%APPDATA%\gcloud` on Windows, else `~/.config/gcloud`.
 pub(super) fn config_dir(env: &Env) -> Option<PathBuf> {
-    match env.var(vars::CLOUDSDK_CONFIG) {
-        Some(dir) => Some(env.expand_path(dir)),
-        None => env.home().map(|h| h.join(".config/gcloud")),
-    }
+    env.gcloud_config_dir()
 }
 
 #[derive(Deserialize)]
