@@ -1,3 +1,7 @@
+//! The binary end to end, as Bazel runs it. Unix only: the sandbox, the fake programs (`#!/bin/sh`
+//! scripts) and the checks on modes, process groups and `/proc` are Unix's.
+#![cfg(unix)]
+
 mod support;
 
 mod auth_json;
