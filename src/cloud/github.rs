@@ -1,17 +1,22 @@
 //! GitHub tokens: `GHCR_TOKEN`, `GH_TOKEN`, `GITHUB_TOKEN`, then the gh CLI's `hosts.yml`
 //! (in gh's config directory: `$GH_CONFIG_DIR`, else `$XDG_CONFIG_HOME/gh`, else
-//! `%AppData%\GitHub CLI` on Windows, else `~/.config/gh`).
+//! `%AppData%\GitHub CLI` on Windows, else `~/.config/gh`), then `gh auth token`: gh 2.24 and
+//! later keep the token in the OS keyring (the macOS Keychain, Windows Credential Manager,
+//! the Secret Service), and `hosts.yml` then names only the user.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use crate::kernel::context::Context;
 use crate::kernel::env::Env;
 use crate::kernel::error::Error;
 use crate::kernel::files;
 use crate::kernel::outcome::Outcome;
-use crate::kernel::secret::Secret;
+use crate::kernel::process;
+use crate::kernel::secret::{Secret, has_control_character};
+use crate::note;
 
 /// A token and where it came from.
 #[derive(Debug, Clone)]
@@ -32,6 +37,49 @@ struct HostEntry {
 
 fn hosts_file(env: &Env) -> Option<PathBuf> {
     env.gh_config_dir().map(|d| d.join("hosts.yml"))
+}
+
+/// [`token`], then, when that finds none (and `hosts.yml` is not broken), what
+/// `gh auth token --hostname <host>` prints: a gh that is not on PATH, fails, is logged out or
+/// prints no token is nothing found, and its output is never quoted.
+pub fn token_or_gh(ctx: &Context, env_names: &[&str], host: &str) -> Outcome<GithubToken> {
+    match token(&ctx.env, env_names, host) {
+        Outcome::Missing(why) => match gh_auth_token(ctx, host) {
+            Ok(found) => Outcome::Found(found),
+            Err(why_not) => Outcome::Missing(format!("{why}; {why_not}")),
+        },
+        other => other,
+    }
+}
+
+fn gh_auth_token(ctx: &Context, host: &str) -> Result<GithubToken, String> {
+    let Some(program) = ctx.env.which("gh") else {
+        return Err("no gh on PATH".into());
+    };
+    let label = "gh auth token";
+    note!(ctx.trace, "github: running {label} --hostname {host}");
+    let out = process::run(
+        ctx,
+        label,
+        &program,
+        &["auth", "token", "--hostname", host],
+        b"",
+        process::DEFAULT_TIMEOUT,
+    )
+    .map_err(|e| e.to_string())?;
+    if !out.success() {
+        return Err(out.failure().to_string());
+    }
+    let token = std::str::from_utf8(&out.stdout)
+        .ok()
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && !t.contains(char::is_whitespace) && !has_control_character(t))
+        .ok_or(format!("{label} printed no token"))?;
+    Ok(GithubToken {
+        token: Secret::new(token),
+        user: None,
+        source: format!("{label} ({host})"),
+    })
 }
 
 /// The token for `host` (`github.com`) from `env_names` in order, then gh's `hosts.yml`.

@@ -32,7 +32,8 @@ pub struct Config {
     /// Where the token comes from; default `GH_TOKEN`, then `GITHUB_TOKEN`.
     #[serde(default)]
     pub lookup_chain: LookupChain,
-    /// Fall back to the gh CLI's `hosts.yml`.
+    /// Fall back to the gh CLI: its `hosts.yml`, then `gh auth token` (the token gh keeps in
+    /// the OS keyring).
     #[serde(default = "yes")]
     pub parse_gh_config: bool,
     /// No token is an error instead of an anonymous download.
@@ -118,7 +119,7 @@ fn find_token(ctx: &Context, config: &Config) -> Result<Option<(Secret, String)>
             .iter()
             .find_map(|n| ctx.env.var(n).map(|v| (Secret::new(v), format!("env {n}")))));
     }
-    match github::token(&ctx.env, env_names, "github.com") {
+    match github::token_or_gh(ctx, env_names, "github.com") {
         Outcome::Found(t) => Ok(Some((t.token, t.source))),
         Outcome::Missing(why) => {
             note!(ctx.trace, "github: {why}");

@@ -157,3 +157,143 @@ fn any_grpc_endpoint_by_host_with_a_configured_header() {
         "optional and missing"
     );
 }
+
+/// A fake gh that logs its arguments to `home/gh-runs` and answers `auth token` with `answer`
+/// (a shell snippet).
+fn fake_gh(bazel: &Bazel, answer: &str) {
+    bazel.script(
+        "gh",
+        &format!(
+            "echo \"$*\" >> \"$HOME/gh-runs\"\n\
+             [ \"$*\" = \"auth token --hostname github.com\" ] || exit 2\n{answer}"
+        ),
+    );
+}
+
+fn gh_runs(bazel: &Bazel) -> usize {
+    std::fs::read_to_string(bazel.home().join("gh-runs"))
+        .unwrap_or_default()
+        .lines()
+        .count()
+}
+
+const ARCHIVE: &str = "https://github.com/o/r/archive/v1.tar.gz";
+
+#[test]
+fn github_token_from_gh_auth_token_when_hosts_yml_has_none() {
+    let mut bazel = Bazel::new();
+    fake_gh(&bazel, "echo gho_from_keychain");
+    // No hosts.yml at all (a fresh gh that keeps its token in the keychain).
+    let answer = bazel.get(ARCHIVE).success();
+    assert_eq!(
+        answer.header("Authorization"),
+        Some("Bearer gho_from_keychain")
+    );
+    assert_eq!(gh_runs(&bazel), 1);
+
+    // gh 2.24+ on macOS: hosts.yml names the user, the Keychain holds the token.
+    bazel.write(
+        "home/.config/gh/hosts.yml",
+        "github.com:\n    users:\n        octo:\n    git_protocol: https\n    user: octo\n",
+    );
+    let answer = bazel.get(ARCHIVE).success();
+    assert_eq!(
+        answer.header("Authorization"),
+        Some("Bearer gho_from_keychain")
+    );
+    assert_eq!(gh_runs(&bazel), 2);
+    let raw = bazel
+        .get("https://raw.githubusercontent.com/o/r/main/BUILD")
+        .success();
+    assert_eq!(
+        raw.header("Authorization").unwrap(),
+        format!("Basic {}", b64("gho_from_keychain:"))
+    );
+    assert_eq!(gh_runs(&bazel), 3);
+
+    // A token in hosts.yml, or in the environment, wins without running gh.
+    bazel.write(
+        "home/.config/gh/hosts.yml",
+        "github.com:\n    user: octo\n    oauth_token: gho_from_file\n",
+    );
+    let answer = bazel.get(ARCHIVE).success();
+    assert_eq!(answer.header("Authorization"), Some("Bearer gho_from_file"));
+    std::fs::remove_file(bazel.home().join(".config/gh/hosts.yml")).unwrap();
+    bazel.env("GH_TOKEN", "gho_env");
+    let answer = bazel.get(ARCHIVE).success();
+    assert_eq!(answer.header("Authorization"), Some("Bearer gho_env"));
+    assert_eq!(gh_runs(&bazel), 3);
+    bazel.env_remove("GH_TOKEN");
+
+    // A broken hosts.yml is an error of its own; gh is not asked to paper over it.
+    bazel
+        .config(r#"{"urls":[{"host":"github.com","helper":"github","config":{"required":true}}]}"#);
+    bazel.write("home/.config/gh/hosts.yml", "github.com: [unclosed\n");
+    let err = bazel.get(ARCHIVE).failure();
+    assert!(err.contains("not valid gh hosts.yml"), "{err}");
+    assert_eq!(gh_runs(&bazel), 3);
+    std::fs::remove_file(bazel.home().join(".config/gh/hosts.yml")).unwrap();
+
+    // `parse_gh_config: false` turns gh off altogether.
+    bazel.config(
+        r#"{"urls":[{"host":"github.com","helper":"github","config":{"parse_gh_config":false}}]}"#,
+    );
+    let out = bazel.get(ARCHIVE);
+    assert_eq!(out.stdout.trim_end(), r#"{"headers":{}}"#, "{out}");
+    assert_eq!(gh_runs(&bazel), 3);
+
+    // gh's config directory is GH_CONFIG_DIR when set; gh is still asked when it has no token.
+    bazel.config(r#"{"urls":[{"host":"github.com","helper":"github"}]}"#);
+    bazel.write(
+        "home/gh-elsewhere/hosts.yml",
+        "github.com:\n    user: octo\n",
+    );
+    bazel.env("GH_CONFIG_DIR", "~/gh-elsewhere");
+    let answer = bazel.get(ARCHIVE).success();
+    assert_eq!(
+        answer.header("Authorization"),
+        Some("Bearer gho_from_keychain")
+    );
+    assert_eq!(gh_runs(&bazel), 4);
+}
+
+#[test]
+fn a_logged_out_or_failing_gh_is_no_token_and_never_quoted() {
+    const CANARY: &str = "CANARY-gh-7f3a-do-not-print";
+    let mut bazel = Bazel::new();
+    bazel.env("CREDENTIAL_HELPER_LOG", "debug");
+    for answer in [
+        // Logged out: gh's own message on stderr, exit 1.
+        format!("echo \"no oauth token found for github.com {CANARY}\" >&2\nexit 1"),
+        // A failure after printing something.
+        format!("echo {CANARY}\necho \"token: {CANARY}\" >&2\nexit 3"),
+        // Success, but not a token.
+        format!("echo \"two words {CANARY}\""),
+        "exit 0".to_string(),
+    ] {
+        fake_gh(&bazel, &answer);
+        bazel.config(r#"{"urls":[{"host":"github.com","helper":"github"}]}"#);
+        let out = bazel.get(ARCHIVE);
+        assert_eq!(
+            out.stdout.trim_end(),
+            r#"{"headers":{}}"#,
+            "{answer}: {out}"
+        );
+        assert!(out.stderr.contains("gh auth token"), "{answer}: {out}");
+        assert!(!out.stderr.contains(CANARY), "{answer}: {out}");
+
+        bazel.config(
+            r#"{"urls":[{"host":"github.com","helper":"github","config":{"required":true}}]}"#,
+        );
+        bazel.env_remove("CREDENTIAL_HELPER_LOG");
+        let out = bazel.get(ARCHIVE);
+        bazel.env("CREDENTIAL_HELPER_LOG", "debug");
+        let err = out.failure();
+        assert!(err.contains("no GitHub token found"), "{answer}: {err}");
+        assert!(
+            !out.stdout.contains(CANARY) && !out.stderr.contains(CANARY),
+            "{answer}: {out}"
+        );
+    }
+    assert_eq!(gh_runs(&bazel), 8);
+}

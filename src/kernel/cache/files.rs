@@ -200,6 +200,8 @@ mod os {
 
 #[cfg(test)]
 mod tests {
+    // Links, FIFOs and modes: Unix only.
+    #[cfg(unix)]
     use super::*;
 
     #[cfg(unix)]

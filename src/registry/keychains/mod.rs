@@ -122,7 +122,7 @@ pub fn active(configured: &[Keychain], env: &Env) -> Result<Vec<Keychain>> {
 
 fn github_keychain(ctx: &Context, _target: &Target) -> Outcome<Resolved> {
     let names = [vars::GHCR_TOKEN, vars::GH_TOKEN, vars::GITHUB_TOKEN];
-    github::token(&ctx.env, &names, "github.com").map(|t| {
+    github::token_or_gh(ctx, &names, "github.com").map(|t| {
         // ghcr.io takes any non-empty username with a token.
         let username = ctx
             .env

@@ -392,7 +392,9 @@ mod tests {
         let (who, source) = user("quay.io").unwrap();
         assert_eq!(who, "system");
         assert!(
-            source.ends_with(r#"etc/a.json registries["quay.io"]"#),
+            source
+                .replace('\\', "/")
+                .ends_with(r#"etc/a.json registries["quay.io"]"#),
             "{source}"
         );
         assert_eq!(user("ghcr.io").unwrap().0, "vendor");
