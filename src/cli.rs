@@ -12,7 +12,7 @@ use crate::kernel::deadline::Deadline;
 use crate::kernel::env::{Env, vars};
 use crate::kernel::error::{Error, Result};
 use crate::kernel::protocol::{Request, Response};
-use crate::kernel::trace::Trace;
+use crate::kernel::trace::{LogLevel, Trace, log_level};
 use crate::launcher;
 use crate::note;
 use crate::plan::{self, Action};
@@ -64,17 +64,25 @@ pub fn main(
             0
         }
         Some("-V" | "--version" | "version") => {
-            let _ = writeln!(stdout, "credential-helper {}", env!("CARGO_PKG_VERSION"));
+            let _ = write!(stdout, "{}", version());
             0
         }
         Some("get") => {
             if let Some(extra) = rest.first() {
                 return usage_error(stderr, &format!("`get` takes no arguments, got {extra:?}"));
             }
-            let trace = if env.var(vars::LOG) == Some("debug") {
-                Trace::live()
-            } else {
-                Trace::silent()
+            let trace = match log_level(env.var(vars::LOG)) {
+                LogLevel::Debug => Trace::live(),
+                LogLevel::Quiet => Trace::silent(),
+                LogLevel::Unknown => {
+                    // The value is not quoted back: it is the user's text.
+                    let _ = writeln!(
+                        stderr,
+                        "credential-helper: warning: {} has an unknown value, ignored (set it to `debug` to print every decision, or unset it)",
+                        vars::LOG
+                    );
+                    Trace::silent()
+                }
             };
             let ctx = Context::within(env, trace, deadline);
             match get(&ctx, stdin) {
@@ -146,6 +154,21 @@ pub fn main(
         },
         Some(other) => usage_error(stderr, &format!("unknown command {other:?}")),
     }
+}
+
+/// What was built: version, commit, cargo features, link mode and target (from build.rs).
+fn version() -> String {
+    let features = match env!("CREDENTIAL_HELPER_FEATURES") {
+        "" => "none",
+        list => list,
+    };
+    format!(
+        "credential-helper {}\ncommit: {}\nfeatures: {features}\nlink: {} ({})\n",
+        env!("CARGO_PKG_VERSION"),
+        env!("CREDENTIAL_HELPER_COMMIT"),
+        env!("CREDENTIAL_HELPER_LINK"),
+        env!("CREDENTIAL_HELPER_TARGET"),
+    )
 }
 
 fn usage_error(stderr: &mut dyn Write, what: &str) -> i32 {

@@ -14,7 +14,9 @@ pub mod vars {
     /// Path of the config file. Accepts a `%workspace%/` prefix (the working directory, which is
     /// the workspace root when Bazel runs the helper) and `~/`.
     pub const CONFIG_FILE: &str = "CREDENTIAL_HELPER_CONFIG_FILE";
-    /// `debug` prints every decision to stderr, with secrets redacted.
+    /// `debug` (any case; also `trace`, `1`, `true`, `yes`, `on`) prints every decision to
+    /// stderr, with secrets redacted. `0`, `false`, `off`, `info`, `warn` and `error` print only
+    /// errors; any other value prints one warning and is ignored.
     pub const LOG: &str = "CREDENTIAL_HELPER_LOG";
     /// `1`: with the built-in defaults in force, route unknown hosts' registry API URLs to the
     /// `oci` helper.

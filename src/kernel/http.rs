@@ -12,6 +12,7 @@
 
 use std::cell::{OnceCell, RefCell};
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::time::Duration;
 
 use crate::kernel::deadline::Deadline;
@@ -19,6 +20,8 @@ use crate::kernel::env::{Env, vars};
 use crate::kernel::error::{Error, Result};
 use crate::kernel::files;
 use crate::kernel::secret::Secret;
+use crate::kernel::trace::Trace;
+use crate::note;
 
 /// Largest response body read; a token answer is a few KiB.
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -37,6 +40,8 @@ pub struct Http {
     /// For plain `http`: no TLS roots loaded.
     plain: OnceCell<reqwest::Client>,
     requests: std::cell::Cell<u32>,
+    /// The call's trace: a retry is a request no caller sees, so it is noted here.
+    trace: Rc<Trace>,
 }
 
 #[derive(Default)]
@@ -137,7 +142,7 @@ impl Response {
 }
 
 impl Http {
-    pub fn new(env: &Env, deadline: Deadline) -> Http {
+    pub fn new(env: &Env, deadline: Deadline, trace: Rc<Trace>) -> Http {
         let timeout = env
             .var(vars::HTTP_TIMEOUT_MS)
             .and_then(|v| v.parse::<u64>().ok())
@@ -165,6 +170,7 @@ impl Http {
             tls: OnceCell::new(),
             plain: OnceCell::new(),
             requests: std::cell::Cell::new(0),
+            trace,
         }
     }
 
@@ -283,6 +289,20 @@ impl Http {
         };
         let remaining = self.deadline.remaining();
         if transient && remaining > Duration::from_millis(1000) {
+            let first = match &first {
+                Ok(r) => format!("answered HTTP {}", r.status),
+                Err(e) => format!("failed: {}", e.error),
+            };
+            note!(
+                self.trace,
+                "retrying {} {} once: the first attempt {first}",
+                match req.method {
+                    Method::Get => "GET",
+                    Method::Post => "POST",
+                    Method::Put => "PUT",
+                },
+                redact_url(&req.url)
+            );
             std::thread::sleep(Duration::from_millis(100));
             return self.send_once(req).map_err(|e| e.error);
         }
@@ -423,10 +443,14 @@ fn describe(e: &reqwest::Error, url: &str, timeout: Duration) -> Error {
     let error = Error::new(format!("request to {url} failed: {msg}"));
     // reqwest 0.12 gives TLS an IPv6 literal with its brackets through a proxy tunnel
     // (seanmonstar/reqwest#3094), so such a request cannot succeed yet.
-    match msg.contains("Invalid Server Name") && url.contains("://[") {
-        true => error.hint("https through a proxy fails for IPv6 addresses: add the address, without brackets, to NO_PROXY"),
-        false => error,
+    if msg.contains("Invalid Server Name") && url.contains("://[") {
+        return error.hint("https through a proxy fails for IPv6 addresses: add the address, without brackets, to NO_PROXY");
     }
+    // hyper-util's resolver says `dns error`; the name did not resolve to an address.
+    if msg.contains("dns error") {
+        return error.hint("the host name does not resolve: check its spelling, your network and DNS, or the proxy settings (HTTPS_PROXY, NO_PROXY)");
+    }
+    error
 }
 
 /// The URL without userinfo or query, for messages.

@@ -57,10 +57,63 @@ impl Trace {
     }
 }
 
+/// What a `CREDENTIAL_HELPER_LOG` value asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    /// Every decision on stderr.
+    Debug,
+    /// Nothing but errors: unset, or a level quieter than debug.
+    Quiet,
+    /// A value this program does not know: quiet, with one warning.
+    Unknown,
+}
+
+/// `debug` in any case, or the synonyms people type (`trace`, `1`, `true`, `yes`, `on`); the
+/// usual quieter levels and `0`/`false`/`off` turn it off without a warning.
+pub fn log_level(value: Option<&str>) -> LogLevel {
+    let Some(value) = value else {
+        return LogLevel::Quiet;
+    };
+    match value.trim().to_ascii_lowercase().as_str() {
+        "debug" | "trace" | "1" | "true" | "yes" | "on" => LogLevel::Debug,
+        "" | "0" | "false" | "no" | "off" | "none" | "error" | "warn" | "warning" | "info" => {
+            LogLevel::Quiet
+        }
+        _ => LogLevel::Unknown,
+    }
+}
+
 /// `note!(trace, "format {}", args)`.
 #[macro_export]
 macro_rules! note {
     ($trace:expr, $($arg:tt)*) => {
         $trace.note(format_args!($($arg)*))
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_values() {
+        let table = [
+            (None, LogLevel::Quiet),
+            (Some("debug"), LogLevel::Debug),
+            (Some("DEBUG"), LogLevel::Debug),
+            (Some(" Debug "), LogLevel::Debug),
+            (Some("trace"), LogLevel::Debug),
+            (Some("1"), LogLevel::Debug),
+            (Some("true"), LogLevel::Debug),
+            (Some("on"), LogLevel::Debug),
+            (Some("0"), LogLevel::Quiet),
+            (Some("off"), LogLevel::Quiet),
+            (Some("info"), LogLevel::Quiet),
+            (Some("verbose"), LogLevel::Unknown),
+            (Some("debgu"), LogLevel::Unknown),
+        ];
+        for (value, want) in table {
+            assert_eq!(log_level(value), want, "{value:?}");
+        }
+    }
 }

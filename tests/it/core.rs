@@ -32,8 +32,8 @@ fn help_version_and_unknown_command() {
     assert!(bazel.run(&["-h"], None).ok().contains("Usage:"));
     let version = bazel.run(&["--version"], None);
     assert_eq!(
-        version.ok().trim(),
-        format!("credential-helper {}", env!("CARGO_PKG_VERSION"))
+        version.ok().lines().next(),
+        Some(format!("credential-helper {}", env!("CARGO_PKG_VERSION")).as_str())
     );
     let unknown = bazel.run(&["store"], None);
     assert_eq!(unknown.status, Some(2));
