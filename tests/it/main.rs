@@ -45,6 +45,8 @@ mod oci;
 #[cfg(unix)]
 mod platform;
 #[cfg(unix)]
+mod requirements;
+#[cfg(unix)]
 mod transport;
 #[cfg(unix)]
 mod trust;
