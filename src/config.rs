@@ -16,10 +16,12 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use crate::helpers::{HelperConfig, HelperConfigError};
+use crate::kernel::describe;
 use crate::kernel::env::{Env, vars};
 use crate::kernel::error::{Error, Result};
 use crate::kernel::files;
 use crate::kernel::pattern::Pattern;
+use crate::kernel::suggest;
 
 /// The name looked up in the working directory (the workspace root under Bazel).
 pub const FILE_NAME: &str = ".credential-helper.json";
@@ -240,6 +242,20 @@ impl Entry {
 }
 
 const ENTRY_FIELDS: &[&str] = &["scheme", "host", "path", "helper", "config"];
+const TOP_FIELDS: &[&str] = &["urls", "defaults", "$schema"];
+
+/// `entry 2 (host "*.example.com", path "/v2/*")`: how problems name an entry (its index in
+/// `urls`, from 0, as `explain` counts), by what it matches.
+pub fn entry_label(index: usize, obj: &Map<String, Value>) -> String {
+    let parts: Vec<String> = ["scheme", "host", "path"]
+        .iter()
+        .filter_map(|f| Some(format!("{f} {:?}", obj.get(*f)?.as_str()?)))
+        .collect();
+    match parts.is_empty() {
+        true => format!("entry {index} (every URL)"),
+        false => format!("entry {index} ({})", parts.join(", ")),
+    }
+}
 
 fn parse_document(doc: &Value, problems: &mut Vec<String>) -> (DefaultsMode, Vec<Entry>) {
     let Some(obj) = doc.as_object() else {
@@ -247,10 +263,8 @@ fn parse_document(doc: &Value, problems: &mut Vec<String>) -> (DefaultsMode, Vec
         return (DefaultsMode::Replace, Vec::new());
     };
     for key in obj.keys() {
-        if !["urls", "defaults", "$schema"].contains(&key.as_str()) {
-            problems.push(format!(
-                "unknown top-level field {key:?} (expected \"urls\" or \"defaults\")"
-            ));
+        if !TOP_FIELDS.contains(&key.as_str()) {
+            problems.push(describe::unknown_field(key, TOP_FIELDS));
         }
     }
     // The value is not quoted back: it is the user's text.
@@ -289,18 +303,18 @@ fn parse_urls(obj: &Map<String, Value>, problems: &mut Vec<String>) -> Vec<Entry
 }
 
 fn parse_entry(index: usize, value: &Value, problems: &mut Vec<String>) -> Option<Entry> {
-    let at = |field: &str| format!("urls[{index}].{field}");
     let Some(obj) = value.as_object() else {
-        problems.push(format!("urls[{index}]: an entry must be a JSON object"));
+        problems.push(format!("entry {index}: an entry must be a JSON object"));
         return None;
     };
+    let label = entry_label(index, obj);
+    let at = |field: &str| format!("{label}: {field}");
     let before = problems.len();
     for key in obj.keys() {
         if !ENTRY_FIELDS.contains(&key.as_str()) {
             problems.push(format!(
-                "{}: unknown field (expected one of: {})",
-                at(key),
-                ENTRY_FIELDS.join(", ")
+                "{label}: {}",
+                describe::unknown_field(key, ENTRY_FIELDS)
             ));
         }
     }
@@ -337,14 +351,15 @@ fn parse_entry(index: usize, value: &Value, problems: &mut Vec<String>) -> Optio
                 Ok(h) => Some(h),
                 Err(HelperConfigError::UnknownHelper) => {
                     problems.push(format!(
-                        "{}: unknown helper (one of: {})",
+                        "{}: unknown helper ({}one of: {})",
                         at("helper"),
+                        suggest::did_you_mean(&name, HelperConfig::NAMES.iter().copied()),
                         HelperConfig::NAMES.join(", ")
                     ));
                     None
                 }
-                Err(HelperConfigError::Invalid(msg)) => {
-                    problems.push(format!("{}: {msg}", at("config")));
+                Err(HelperConfigError::Invalid(list)) => {
+                    problems.extend(list.iter().map(|msg| format!("{}: {msg}", at("config"))));
                     None
                 }
             }

@@ -6,9 +6,10 @@
 //! - [`cloud`]: AWS, Google, Azure and GitHub identities.
 //! - [`registry`]: container-registry knowledge, its credential stores and keychains.
 //! - [`helpers`]: what to answer for each kind of URL.
-//! - [`config`], [`plan`], [`cli`], [`launcher`]: reading the config, choosing a helper, the
-//!   commands, the launcher files printed for a release.
+//! - [`config`], [`plan`], [`cli`], [`check`], [`workspace`], [`launcher`]: reading the config,
+//!   choosing a helper, the commands, the launcher files printed for a release.
 
+mod check;
 mod cli;
 mod cloud;
 mod config;
@@ -18,6 +19,7 @@ mod launcher;
 mod lookup;
 mod plan;
 mod registry;
+mod workspace;
 
 pub use cli::main;
 pub use kernel::env::Env;

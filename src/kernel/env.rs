@@ -272,6 +272,13 @@ impl Env {
         &self.cwd
     }
 
+    /// This environment as seen from another working directory (the workspace root, for
+    /// commands run from a subdirectory).
+    pub fn with_cwd(mut self, cwd: PathBuf) -> Env {
+        self.cwd = cwd;
+        self
+    }
+
     /// Seconds since the Unix epoch.
     pub fn now(&self) -> i64 {
         self.now

@@ -17,6 +17,8 @@ mod cache;
 #[cfg(unix)]
 mod cache_trust;
 #[cfg(unix)]
+mod check_config;
+#[cfg(unix)]
 mod core;
 #[cfg(unix)]
 mod credential_files;
