@@ -137,7 +137,7 @@ mod tests {
             ),
             (
                 Severity::Warning,
-                "entry 4 (host \"c.example:443\"): host: matches only URLs that name port 443",
+                "entry 4 (host \"c.example:443\"): host: matches only http://c.example:443/ URLs",
             ),
             (
                 Severity::Error,

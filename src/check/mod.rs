@@ -84,6 +84,13 @@ fn check_file(env: &Env, file: Option<&String>, out: &mut String) -> usize {
             }
         }
     }
+    // Entry by entry, the document's own problems first; the sort is stable.
+    let entry_of = |p: &String| {
+        p.strip_prefix("entry ")
+            .and_then(|r| r.split([' ', ':']).next()?.parse::<usize>().ok())
+    };
+    errors.sort_by_key(entry_of);
+    warnings.sort_by_key(entry_of);
     for e in &errors {
         out.push_str(&format!("{shown}: {e}\n"));
     }

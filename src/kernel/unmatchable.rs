@@ -133,13 +133,20 @@ pub fn host(pattern: &str, scheme: Option<&str>) -> Option<Finding> {
             ),
             format!("write \"{name}\""),
         ),
-        None if number == 443 || number == 80 => Some(Finding {
-            what: format!(
-                "matches only URLs that name port {number} with the other scheme (the default port is dropped, and then the host is compared without it)"
-            ),
-            fix: format!("write \"{name}\" to match it on any port"),
-            never: false,
-        }),
+        None if number == 443 || number == 80 => {
+            let (kept, dropped) = if number == 443 {
+                ("http", "https")
+            } else {
+                ("https", "http")
+            };
+            Some(Finding {
+                what: format!(
+                    "matches only {kept}://{name}:{number}/ URLs: {dropped} URLs drop their default port {number} and are compared without it"
+                ),
+                fix: format!("write \"{name}\" to match the host on any port"),
+                never: false,
+            })
+        }
         _ => None,
     }
 }

@@ -52,7 +52,9 @@ fn entries_that_can_never_match_are_errors_with_their_fix() {
         format!(
             "{file}: entry 4 (scheme \"https\", host \"d.example:443\"): host: never matches: https URLs drop their default port 443"
         ),
-        format!("warning: {file}: entry 5 (host \"e.example:443\"): host: matches only URLs"),
+        format!(
+            "warning: {file}: entry 5 (host \"e.example:443\"): host: matches only http://e.example:443/ URLs: https URLs drop their default port 443"
+        ),
         "5 problem(s) found".to_string(),
         "1 warning(s)".to_string(),
     ] {
