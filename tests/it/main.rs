@@ -25,6 +25,8 @@ mod deadline;
 #[cfg(unix)]
 mod docker_config;
 #[cfg(unix)]
+mod docker_credential;
+#[cfg(unix)]
 mod env_keychain;
 #[cfg(unix)]
 mod files;
