@@ -177,7 +177,11 @@ fn report(stderr: &mut dyn Write, e: &Error) -> i32 {
 
 /// `get`: the request on stdin, the answer returned.
 pub fn get(ctx: &Context, stdin: impl Read) -> Result<Response> {
-    let request = Request::read_from(stdin)?;
+    answer_request(ctx, &Request::read_from(stdin)?)
+}
+
+/// A request's answer: for a URL, or for a registry named by its host alone.
+fn answer_request(ctx: &Context, request: &Request) -> Result<Response> {
     // rules_img asks about a registry by its host alone, for its pushes.
     if let Some(named) = Named::bare(&request.uri) {
         note!(ctx.trace, "request for the registry {}", named.authority);
@@ -232,9 +236,7 @@ fn explain(env: Env, deadline: Deadline, uri: &str, stdout: &mut dyn Write) -> i
     let request = Request {
         uri: uri.to_string(),
     };
-    let result = request
-        .url()
-        .and_then(|url| answer(&ctx, &url, request.raw_path()));
+    let result = answer_request(&ctx, &request);
     let mut out = format!("explain {uri}\n");
     for line in ctx.trace.take() {
         out.push_str(&format!("  {line}\n"));

@@ -263,6 +263,12 @@ fn bare_hosts_get_the_stored_credential_for_rules_img() {
     let basic = format!("Basic {}", b64("pusher:push-pw"));
     assert_eq!(answer.header("Authorization"), Some(basic.as_str()));
     assert!(answer.expires_at().is_none());
+    let explained = bazel.run(&["explain", "registry.example.com"], None);
+    assert!(
+        explained.ok().contains("Authorization: Basic <redacted>"),
+        "{explained}"
+    );
+    assert!(!explained.stdout.contains("push-pw"), "{explained}");
 
     // host:port, from the environment keychain, with the defaults in force.
     let mut bazel = Bazel::new();
@@ -440,4 +446,87 @@ fn skopeo_pulls_from_a_token_registry() {
     );
     // skopeo made the exchange with the username and password this helper answered.
     assert!(registry.token_server().count() >= 1);
+}
+
+/// `get` for `server` with the cloud keychain `keychain` on: the answer's username and secret.
+fn cloud_answer(bazel: &mut Bazel, keychain: &str, server: &str) -> (String, String) {
+    bazel.env("CREDENTIAL_HELPER_ACTIVE_KEYCHAINS", keychain);
+    let answer = get_ok(bazel, server);
+    let field = |k: &str| answer[k].as_str().unwrap().to_string();
+    (field("Username"), field("Secret"))
+}
+
+#[test]
+fn cloud_keychains_answer_the_usernames_of_their_own_helpers() {
+    // ECR: `AWS` and the password, as amazon-ecr-credential-helper answers.
+    let ecr = TestServer::start(|_| {
+        let entry = serde_json::json!({"authorizationToken": b64("AWS:ecr-pw"), "expiresAt": 4_000_000_000u64});
+        Response::new(200)
+            .header("Content-Type", "application/x-amz-json-1.1")
+            .body(serde_json::json!({"authorizationData": [entry]}).to_string())
+    });
+    let mut bazel = Bazel::new();
+    bazel
+        .env("AWS_ENDPOINT_URL_ECR", ecr.url())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+        .env("AWS_SECRET_ACCESS_KEY", "aws-secret");
+    let host = "123456789012.dkr.ecr.us-west-2.amazonaws.com";
+    assert_eq!(
+        cloud_answer(&mut bazel, "ecr", host),
+        ("AWS".into(), "ecr-pw".into())
+    );
+    // For rules_img, ECR's finished Basic value, with its expiry.
+    let answer = bazel.get(host).success();
+    assert_eq!(
+        answer.header("Authorization"),
+        Some(format!("Basic {}", b64("AWS:ecr-pw")).as_str())
+    );
+    assert!(answer.expires_at().is_some());
+
+    // Google: the access token as the password of `oauth2accesstoken`.
+    let metadata = TestServer::start(|_| {
+        Response::json(
+            200,
+            &serde_json::json!({"access_token": "ya29.gcp", "expires_in": 3599, "token_type": "Bearer"}),
+        )
+    });
+    let mut bazel = Bazel::new();
+    bazel.env("GCE_METADATA_HOST", metadata.addr().to_string());
+    bazel.script("gcloud", "exit 1");
+    assert_eq!(
+        cloud_answer(&mut bazel, "gcp", "us-docker.pkg.dev"),
+        ("oauth2accesstoken".into(), "ya29.gcp".into())
+    );
+
+    // Azure: ACR's refresh token under its all-zero username, as docker-credential-acr-env
+    // answers (the registry is reached through a proxy, so over plain http).
+    let authority = TestServer::start(|_| {
+        Response::json(
+            200,
+            &serde_json::json!({"token_type": "Bearer", "expires_in": 3599, "access_token": "aad-arm"}),
+        )
+    });
+    let acr = TestServer::start(|req| match req.path_only() {
+        "http://myreg.azurecr.io/oauth2/exchange" => {
+            Response::json(200, &serde_json::json!({"refresh_token": "acr-refresh"}))
+        }
+        _ => Response::new(404),
+    });
+    let mut bazel = Bazel::new();
+    bazel
+        .config(r#"{"urls":[{"host":"*.azurecr.io","helper":"oci","config":{"insecure":true}}]}"#)
+        .env("HTTP_PROXY", acr.url())
+        .env("NO_PROXY", "127.0.0.1")
+        .env("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:1")
+        .env("AZURE_AUTHORITY_HOST", authority.url())
+        .env("AZURE_TENANT_ID", "tenant-1")
+        .env("AZURE_CLIENT_ID", "client-1")
+        .env("AZURE_CLIENT_SECRET", "azure-secret");
+    bazel.script("az", "exit 1");
+    let (username, secret) = cloud_answer(&mut bazel, "azure", "http://myreg.azurecr.io");
+    assert_eq!(
+        (username.as_str(), secret.as_str()),
+        ("00000000-0000-0000-0000-000000000000", "acr-refresh")
+    );
 }
