@@ -247,3 +247,26 @@ fn docs_name_only_variables_the_code_reads() {
         stale.join("\n  ")
     );
 }
+
+#[test]
+fn ci_runs_the_readmes_quick_start_and_test_command() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let ci = std::fs::read_to_string(root().join(".ci/run")).unwrap();
+    // .ci/run checks the quick start's answer: the command it runs is the README's, verbatim.
+    let quick_start = ci
+        .lines()
+        .find_map(|l| l.strip_prefix("answer=$(")?.strip_suffix(')'))
+        .expect(".ci/run checks the quick start's answer with answer=$(...)");
+    assert!(
+        readme.contains(&format!("```sh\n{quick_start}\n```")),
+        "the README's quick start is not the command .ci/run checks: {quick_start}"
+    );
+    assert!(
+        readme.contains("```sh\ncargo test\n```"),
+        "the README's test command"
+    );
+    assert!(
+        ci.lines().any(|l| l == "cargo test --locked"),
+        ".ci/run runs it"
+    );
+}
