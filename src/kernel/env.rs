@@ -14,7 +14,8 @@ pub mod vars {
     /// Path of the config file. Accepts a `%workspace%/` prefix (the working directory, which is
     /// the workspace root when Bazel runs the helper) and `~/`.
     pub const CONFIG_FILE: &str = "CREDENTIAL_HELPER_CONFIG_FILE";
-    /// `debug` prints every decision to stderr, with secrets redacted.
+    /// `debug` prints every decision to stderr, with secrets redacted. Bazel shows a helper's
+    /// stderr only when it fails: to see a successful `get`, run `credential-helper explain`.
     pub const LOG: &str = "CREDENTIAL_HELPER_LOG";
     /// `1`: with the built-in defaults in force, route unknown hosts' registry API URLs to the
     /// `oci` helper.
