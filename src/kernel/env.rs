@@ -14,23 +14,40 @@ pub mod vars {
     /// Path of the config file. Accepts a `%workspace%/` prefix (the working directory, which is
     /// the workspace root when Bazel runs the helper) and `~/`.
     pub const CONFIG_FILE: &str = "CREDENTIAL_HELPER_CONFIG_FILE";
-    /// `debug` prints every decision to stderr, with secrets redacted.
+    /// `debug` prints every decision to stderr, with secrets redacted. Bazel shows a helper's
+    /// stderr only when it fails: to see a successful `get`, run `credential-helper explain`.
     pub const LOG: &str = "CREDENTIAL_HELPER_LOG";
     /// `1`: with the built-in defaults in force, route unknown hosts' registry API URLs to the
     /// `oci` helper.
     pub const GUESS_OCI_REGISTRY: &str = "CREDENTIAL_HELPER_GUESS_OCI_REGISTRY";
     /// Extra PEM CA bundle trusted for every HTTPS request, besides the system roots.
     pub const CA_CERT: &str = "CREDENTIAL_HELPER_CA_CERT";
-    /// Directory of the token cache (default: the platform cache directory).
+    /// Directory of the token cache (default: the platform cache directory). It must be yours
+    /// and writable by nobody else, or the cache is not used.
     pub const CACHE_DIR: &str = "CREDENTIAL_HELPER_CACHE_DIR";
     /// `off` disables the token cache.
     pub const CACHE: &str = "CREDENTIAL_HELPER_CACHE";
-    /// Total timeout of one HTTP request in milliseconds (default 5000).
+    /// Total timeout of one HTTP request in milliseconds (default 4000); all network work of
+    /// one call still ends within 8.5 s, under Bazel's 10 s.
     pub const HTTP_TIMEOUT_MS: &str = "CREDENTIAL_HELPER_HTTP_TIMEOUT_MS";
+    /// Proxy for the helper's own `https` and `http` requests, and the hosts that bypass them
+    /// (the lower-case names are read too). A proxy URL is never shown in an error.
+    pub const HTTPS_PROXY: &str = "HTTPS_PROXY";
+    pub const HTTP_PROXY: &str = "HTTP_PROXY";
+    pub const NO_PROXY: &str = "NO_PROXY";
+    /// Prefixes of the environment keychain's variables (imgpkg's names work too): the fields
+    /// `HOSTNAME`, `USERNAME`, `PASSWORD`, `IDENTITY_TOKEN`, `REGISTRY_TOKEN`, bare or with a
+    /// `_<suffix>` that groups one registry's values.
+    pub const REGISTRY_PREFIX: &str = "CREDENTIAL_HELPER_REGISTRY_";
+    pub const IMGPKG_REGISTRY_PREFIX: &str = "IMGPKG_REGISTRY_";
+    /// Read by the checked-in launcher (`credential-helper launcher`), not by the binary: where
+    /// releases are downloaded from (`<it>/v<version>/<asset>`), for a mirror.
+    pub const DOWNLOAD_URL: &str = "CREDENTIAL_HELPER_DOWNLOAD_URL";
 
     /// Directory of docker's `config.json` (default `~/.docker`).
     pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";
-    /// A docker `config.json` document (`{"auths": {...}}`) layered over the file.
+    /// docker's credential document (`{"auths": {...}}`, each entry only an `auth`), looked at
+    /// before `config.json`; ignored, with a trace note, where docker would ignore it.
     pub const DOCKER_AUTH_CONFIG: &str = "DOCKER_AUTH_CONFIG";
     /// podman/skopeo `auth.json` path (their `--authfile` default); when set, the only
     /// `auth.json` read.
@@ -41,7 +58,8 @@ pub mod vars {
     /// Holds `containers/auth.json` and `gh/hosts.yml` (default `~/.config`; read on Windows
     /// too, where gh's default is `%AppData%\GitHub CLI`).
     pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
-    /// Holds the token cache (default `~/.cache`; not read on Windows).
+    /// Holds the token cache and the launcher's downloads (default `~/.cache`; not read on
+    /// Windows).
     pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
     /// The home directory; the only source of it (the user database is never asked).
     pub const HOME: &str = "HOME";
@@ -140,8 +158,8 @@ pub mod vars {
     /// The Azure CLI's directory (default `~/.azure`): its `azureProfile.json` says who is
     /// logged in.
     pub const AZURE_CONFIG_DIR: &str = "AZURE_CONFIG_DIR";
-    /// A Google credentials file (`service_account`, `authorized_user` or `external_account`
-    /// JSON), tried first.
+    /// A Google credentials file (`service_account`, `authorized_user`, `external_account` or
+    /// `impersonated_service_account` JSON), tried first.
     pub const GOOGLE_APPLICATION_CREDENTIALS: &str = "GOOGLE_APPLICATION_CREDENTIALS";
     /// gcloud's config directory (default `~/.config/gcloud`, `%APPDATA%\gcloud` on Windows);
     /// holds `application_default_credentials.json`.

@@ -24,6 +24,7 @@ mod credential_files;
 mod deadline;
 #[cfg(unix)]
 mod docker_config;
+mod docs;
 #[cfg(unix)]
 mod docker_credential;
 #[cfg(unix)]

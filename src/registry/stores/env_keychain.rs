@@ -20,7 +20,7 @@ use crate::registry::reference::Target;
 use crate::registry::{Credential, Sourced};
 
 /// Our prefix first, then imgpkg's.
-pub const PREFIXES: [&str; 2] = ["CREDENTIAL_HELPER_REGISTRY_", "IMGPKG_REGISTRY_"];
+pub const PREFIXES: [&str; 2] = [vars::REGISTRY_PREFIX, vars::IMGPKG_REGISTRY_PREFIX];
 /// Longest names first so `IDENTITY_TOKEN` is not read as a suffix of something shorter.
 const FIELDS: [&str; 5] = [
     "IDENTITY_TOKEN",
