@@ -24,9 +24,9 @@ mod credential_files;
 mod deadline;
 #[cfg(unix)]
 mod docker_config;
-mod docs;
 #[cfg(unix)]
 mod docker_credential;
+mod docs;
 #[cfg(unix)]
 mod env_keychain;
 #[cfg(unix)]
