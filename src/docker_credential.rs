@@ -130,7 +130,12 @@ fn get(ctx: &Context, server: &str, nested: bool) -> Result<Option<String>> {
     let Some((username, secret)) = registry_host::docker_answer(ctx, &config, &named)? else {
         return Ok(None);
     };
-    note!(ctx.trace, "answer: username {username:?} for {server}");
+    // The username is a value too: not in the trace.
+    note!(
+        ctx.trace,
+        "answering with the credential found for {}",
+        named.authority
+    );
     #[derive(serde::Serialize)]
     struct Answer<'a> {
         #[serde(rename = "ServerURL")]

@@ -81,6 +81,16 @@ fn get_answers_the_configured_credential() {
     }
     // Another registry has nothing.
     assert_eq!(get_err(&bazel, "other.example.com"), NOT_FOUND);
+    // The debug trace names the decisions, never the credential.
+    bazel.env("CREDENTIAL_HELPER_LOG", "debug");
+    let traced = helper(&bazel, &["get"], "registry.example.com");
+    assert_eq!(traced.status, Some(0), "{traced}");
+    assert!(traced.stderr.contains("lookup_chain"), "{traced}");
+    assert!(
+        !traced.stderr.contains("s3cret") && !traced.stderr.contains("ci-bot"),
+        "{traced}"
+    );
+    bazel.env_remove("CREDENTIAL_HELPER_LOG");
     // The subcommand speaks the same protocol.
     let answer = bazel.run(&["docker-credential", "get"], Some("registry.example.com"));
     assert_eq!(answer.status, Some(0), "{answer}");
