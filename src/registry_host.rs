@@ -262,7 +262,8 @@ mod tests {
                 {"host":"reg.example","helper":"oci","config":{"actions":["pull","push"]}},
                 {"host":"files.example","helper":"header","config":{"header_name":"x","lookup_chain":[{"source":"env","name":"K"}]}},
                 {"host":"lan.example","helper":"oci","config":{"insecure":true}},
-                {"scheme":"http","host":"127.0.0.1","helper":"oci"}
+                {"scheme":"http","host":"127.0.0.1","helper":"oci"},
+                {"scheme":"https","host":"*.paths.example","path":"/v2/*","helper":"oci"}
             ]}"#,
             Origin::File("c.json".into()),
         )
