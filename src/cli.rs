@@ -5,6 +5,7 @@
 use std::io::{Read, Write};
 
 use crate::config::Config;
+use crate::docker_credential;
 use crate::helpers;
 use crate::kernel::cache::Cache;
 use crate::kernel::context::Context;
@@ -16,6 +17,7 @@ use crate::kernel::trace::Trace;
 use crate::launcher;
 use crate::note;
 use crate::plan::{self, Action};
+use crate::registry_host::{self, Named};
 
 const USAGE: &str = "\
 credential-helper: a Bazel credential helper for container registries, remote caches and
@@ -28,6 +30,9 @@ Usage:
                                    validate a config file, listing every problem
   credential-helper defaults       print the built-in defaults (JSON, a config of their own)
   credential-helper cache-clear    remove the token cache's files
+  credential-helper docker-credential <get|store|erase|list|version>
+                                   docker's credential-helper protocol (also when this
+                                   program is installed as docker-credential-<name>)
 ";
 
 const USAGE_END: &str = "  credential-helper --help         show this help
@@ -52,6 +57,11 @@ pub fn main(
 ) -> i32 {
     // The call's clock starts with the process, before stdin is read.
     let deadline = Deadline::start();
+    let argv0 = args.first().map_or("", String::as_str);
+    if let Some(name) = docker_credential::invoked_as(argv0, env.platform()) {
+        let verbs = args.get(1..).unwrap_or_default();
+        return docker_credential::main(&name, verbs, env, deadline, stdin, stdout);
+    }
     let command = args.get(1).map(String::as_str);
     let rest = args.get(2..).unwrap_or_default();
     match command {
@@ -134,6 +144,10 @@ pub fn main(
                 Err(e) => report(stderr, &e),
             }
         }
+        Some(docker_credential::SUBCOMMAND) => {
+            let name = format!("credential-helper {}", docker_credential::SUBCOMMAND);
+            docker_credential::main(&name, rest, env, deadline, stdin, stdout)
+        }
         Some("launcher") => match launcher::parse(rest) {
             Err(usage) => usage_error(stderr, &usage),
             Ok(request) => match launcher::render(&env, &request) {
@@ -163,7 +177,18 @@ fn report(stderr: &mut dyn Write, e: &Error) -> i32 {
 
 /// `get`: the request on stdin, the answer returned.
 pub fn get(ctx: &Context, stdin: impl Read) -> Result<Response> {
-    let request = Request::read_from(stdin)?;
+    answer_request(ctx, &Request::read_from(stdin)?)
+}
+
+/// A request's answer: for a URL, or for a registry named by its host alone.
+fn answer_request(ctx: &Context, request: &Request) -> Result<Response> {
+    // rules_img asks about a registry by its host alone, for its pushes.
+    if let Some(named) = Named::bare(&request.uri) {
+        note!(ctx.trace, "request for the registry {}", named.authority);
+        let config = Config::load(&ctx.env)?;
+        note!(ctx.trace, "config: {}", config.describe());
+        return registry_host::bazel_answer(ctx, &config, &named);
+    }
     let url = request.url()?;
     note!(
         ctx.trace,
@@ -211,9 +236,7 @@ fn explain(env: Env, deadline: Deadline, uri: &str, stdout: &mut dyn Write) -> i
     let request = Request {
         uri: uri.to_string(),
     };
-    let result = request
-        .url()
-        .and_then(|url| answer(&ctx, &url, request.raw_path()));
+    let result = answer_request(&ctx, &request);
     let mut out = format!("explain {uri}\n");
     for line in ctx.trace.take() {
         out.push_str(&format!("  {line}\n"));

@@ -6,18 +6,21 @@
 //! - [`cloud`]: AWS, Google, Azure and GitHub identities.
 //! - [`registry`]: container-registry knowledge, its credential stores and keychains.
 //! - [`helpers`]: what to answer for each kind of URL.
-//! - [`config`], [`plan`], [`cli`], [`launcher`]: reading the config, choosing a helper, the
-//!   commands, the launcher files printed for a release.
+//! - [`config`], [`plan`], [`registry_host`], [`cli`], [`docker_credential`], [`launcher`]:
+//!   reading the config, choosing a helper (for a URL, or for a registry named by its host),
+//!   the commands, docker's credential protocol, the launcher files printed for a release.
 
 mod cli;
 mod cloud;
 mod config;
+mod docker_credential;
 mod helpers;
 mod kernel;
 mod launcher;
 mod lookup;
 mod plan;
 mod registry;
+mod registry_host;
 
 pub use cli::main;
 pub use kernel::env::Env;

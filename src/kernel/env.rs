@@ -174,6 +174,11 @@ pub mod vars {
     pub const ACTIVE_KEYCHAINS: &str = "CREDENTIAL_HELPER_ACTIVE_KEYCHAINS";
     /// imgpkg's name for the same setting.
     pub const IMGPKG_ACTIVE_KEYCHAINS: &str = "IMGPKG_ACTIVE_KEYCHAINS";
+    /// Set by `credential-helper` for the programs it runs while it answers docker's credential
+    /// protocol (`docker-credential-<name> get`). A `get` of that protocol started with it set
+    /// answers "credentials not found" at once: a `credHelpers` entry that leads back to this
+    /// program through a wrapper script ends there instead of looping. Not for users to set.
+    pub const DOCKER_CREDENTIAL_CHILD: &str = "CREDENTIAL_HELPER_DOCKER_CREDENTIAL_CHILD";
     /// imgpkg's Azure config file. Not read here (the azure keychain has its own settings), but
     /// it shares the environment keychain's prefix, so it is passed over rather than refused.
     pub const IMGPKG_REGISTRY_AZURE_CR_CONFIG: &str = "IMGPKG_REGISTRY_AZURE_CR_CONFIG";
@@ -189,6 +194,8 @@ pub struct Env {
     cwd: PathBuf,
     now: i64,
     uid: Option<u32>,
+    /// This program's own file, to tell when a credential helper is this program again.
+    exe: Option<PathBuf>,
 }
 
 impl Env {
@@ -204,6 +211,7 @@ impl Env {
             .unwrap_or(0);
         Env {
             uid: process_uid(),
+            exe: std::env::current_exe().ok(),
             ..Env::new(vars, cwd, now)
         }
     }
@@ -230,6 +238,7 @@ impl Env {
             cwd,
             now,
             uid: None,
+            exe: None,
         };
         env.home = platform::home_dir(platform, env.var(vars::HOME), env.var(vars::USERPROFILE));
         env
@@ -351,6 +360,17 @@ impl Env {
         )
         .into_iter()
         .find(|p| p.metadata().is_ok_and(|m| is_executable(&m)))
+    }
+
+    /// This program's own file (`None` in environments built by hand).
+    pub fn current_exe(&self) -> Option<&Path> {
+        self.exe.as_deref()
+    }
+
+    /// This environment with one variable set, for the child processes of a call.
+    pub fn with_var(mut self, name: &str, value: &str) -> Env {
+        self.vars.insert(name.to_string(), value.to_string());
+        self
     }
 
     /// The environment for a child process: exactly this snapshot's variables.

@@ -24,6 +24,8 @@ mod credential_files;
 mod deadline;
 #[cfg(unix)]
 mod docker_config;
+#[cfg(unix)]
+mod docker_credential;
 mod docs;
 #[cfg(unix)]
 mod env_keychain;
