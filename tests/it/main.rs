@@ -47,6 +47,8 @@ mod transport;
 #[cfg(unix)]
 mod trust;
 #[cfg(unix)]
+mod tweag;
+#[cfg(unix)]
 mod warm;
 
 #[cfg(unix)]
