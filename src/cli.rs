@@ -16,6 +16,7 @@ use crate::kernel::trace::Trace;
 use crate::launcher;
 use crate::note;
 use crate::plan::{self, Action};
+use crate::setup;
 
 const USAGE: &str = "\
 credential-helper: a Bazel credential helper for container registries, remote caches and
@@ -56,11 +57,21 @@ pub fn main(
     let rest = args.get(2..).unwrap_or_default();
     match command {
         None => {
-            let _ = write!(stderr, "{USAGE}{}{USAGE_END}", launcher::USAGE);
+            let _ = write!(
+                stderr,
+                "{USAGE}{}{}{USAGE_END}",
+                setup::USAGE,
+                launcher::USAGE
+            );
             2
         }
         Some("-h" | "--help" | "help") => {
-            let _ = write!(stdout, "{USAGE}{}{USAGE_END}", launcher::USAGE);
+            let _ = write!(
+                stdout,
+                "{USAGE}{}{}{USAGE_END}",
+                setup::USAGE,
+                launcher::USAGE
+            );
             0
         }
         Some("-V" | "--version" | "version") => {
@@ -134,6 +145,20 @@ pub fn main(
                 Err(e) => report(stderr, &e),
             }
         }
+        Some("setup") => match setup::parse(rest) {
+            Err(usage) => usage_error(stderr, &usage),
+            Ok(options) => match setup::run(&env, &options, stdout) {
+                Err(e) => report(stderr, &e),
+                Ok(done) => {
+                    // Each URL with its own deadline, as Bazel would run `get` for it.
+                    for uri in &done.explain {
+                        let _ = writeln!(stdout);
+                        explain(done.env.clone(), Deadline::start(), uri, stdout);
+                    }
+                    0
+                }
+            },
+        },
         Some("launcher") => match launcher::parse(rest) {
             Err(usage) => usage_error(stderr, &usage),
             Ok(request) => match launcher::render(&env, &request) {

@@ -6,8 +6,8 @@
 //! - [`cloud`]: AWS, Google, Azure and GitHub identities.
 //! - [`registry`]: container-registry knowledge, its credential stores and keychains.
 //! - [`helpers`]: what to answer for each kind of URL.
-//! - [`config`], [`plan`], [`cli`], [`launcher`]: reading the config, choosing a helper, the
-//!   commands, the launcher files printed for a release.
+//! - [`config`], [`plan`], [`cli`], [`launcher`], [`setup`]: reading the config, choosing a
+//!   helper, the commands, the launcher files printed for a release, setting a workspace up.
 
 mod cli;
 mod cloud;
@@ -18,6 +18,7 @@ mod launcher;
 mod lookup;
 mod plan;
 mod registry;
+mod setup;
 
 pub use cli::main;
 pub use kernel::env::Env;

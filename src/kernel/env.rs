@@ -324,6 +324,15 @@ impl Env {
         }
     }
 
+    /// This environment seen from another working directory (`setup` explains from the
+    /// workspace root, where Bazel runs the helper).
+    pub fn with_cwd(&self, cwd: PathBuf) -> Env {
+        Env {
+            cwd,
+            ..self.clone()
+        }
+    }
+
     /// Expands `~/` (home) and `%workspace%/` (the working directory) at the start of a path,
     /// on Windows with either slash; a relative path is relative to the working directory.
     pub fn expand_path(&self, path: &str) -> PathBuf {

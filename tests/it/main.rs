@@ -43,6 +43,8 @@ mod oci;
 #[cfg(unix)]
 mod platform;
 #[cfg(unix)]
+mod setup;
+#[cfg(unix)]
 mod transport;
 #[cfg(unix)]
 mod trust;
