@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::config::{Config, FILE_NAME};
+use crate::config::{Config, FILE_NAME, TWEAG_FILE_NAME};
 use crate::helpers::HelperConfig;
 use crate::kernel::env::Env;
 use crate::kernel::error::{Error, Result};
@@ -119,7 +119,16 @@ fn setup_bazelrc(
             bazelrc::LAUNCHER
         ));
     }
-    if !root.join(bazelrc::LAUNCHER).is_file() {
+    let launcher = root.join(bazelrc::LAUNCHER);
+    // A binary or an unreadable file is not tweag's shell stub.
+    let text = files::read_text(&launcher).ok().flatten();
+    if text.is_some_and(|t| t.contains("tweag-credential-helper")) {
+        report.push(format!(
+            "note: {} is tweag/credential-helper's stub: replace it with this project's launcher (docs/migrating-from-tweag.md)",
+            bazelrc::LAUNCHER
+        ));
+    }
+    if !launcher.is_file() {
         report.push(format!(
             "note: {launcher} is not there yet: check in the launcher (`credential-helper launcher --version <version> --checksums SHA256SUMS > {launcher}`), and on Windows put the release's .exe at {launcher}.exe",
             launcher = bazelrc::LAUNCHER
@@ -157,6 +166,12 @@ fn setup_config(
     changed: &mut Vec<&'static str>,
 ) -> Result<()> {
     if let Some(path) = Config::locate(env) {
+        if path.file_name().is_some_and(|n| n == TWEAG_FILE_NAME) {
+            report.push(format!(
+                "note: {} is tweag/credential-helper's file, read while ./{FILE_NAME} is absent: rename it to keep it",
+                path.display()
+            ));
+        }
         let config = match Config::load_file(&path) {
             Ok(c) => c,
             Err(e) => {

@@ -24,7 +24,8 @@ pub fn lines() -> Vec<String> {
 pub struct Merge {
     /// Lines it lacks, in order.
     pub missing: Vec<String>,
-    /// Its other `--credential_helper` lines (a host-scoped one wins over ours for its hosts).
+    /// Its `--credential_helper` lines for another program (for the hosts a line names, Bazel
+    /// asks that program instead).
     pub other_helpers: Vec<String>,
 }
 
@@ -33,8 +34,8 @@ pub fn merge(existing: &str) -> Merge {
     let ours = lines();
     let other_helpers = have
         .iter()
-        .filter(|l| !l.starts_with('#') && l.contains("--credential_helper="))
-        .filter(|l| !ours.iter().any(|o| o == *l))
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| helper_of(l).is_some_and(|p| !is_launcher(p)))
         .map(|l| l.to_string())
         .collect();
     Merge {
@@ -44,6 +45,19 @@ pub fn merge(existing: &str) -> Merge {
             .collect(),
         other_helpers,
     }
+}
+
+/// The program a `--credential_helper=[host=]program` line names.
+fn helper_of(line: &str) -> Option<&str> {
+    let value = line.split("--credential_helper=").nth(1)?;
+    let value = value.split_whitespace().next().unwrap_or_default();
+    value.rsplit('=').next()
+}
+
+/// Ours, or the same path tweag/credential-helper's docs use for its stub (replaced by ours).
+fn is_launcher(program: &str) -> bool {
+    let program = program.replace('\\', "/");
+    program.ends_with(LAUNCHER) || program.ends_with(&format!("{LAUNCHER}.exe"))
 }
 
 /// The file with `missing` appended under [`COMMENT`], keeping what is there.
@@ -83,9 +97,19 @@ mod tests {
             (
                 "common --credential_helper=github.com=%workspace%/tools/credential-helper\n  common --repo_env=OCI_GET_TOKEN_ALLOW_FAIL=1  \n",
                 4,
-                1,
+                0,
             ),
             ("# common --credential_helper=x\n", 5, 0),
+            (
+                "common --credential_helper=*.corp.example=/usr/bin/other-helper\n",
+                5,
+                1,
+            ),
+            (
+                "common:windows --credential_helper=ghcr.io=%workspace%\\tools\\credential-helper.exe\n",
+                5,
+                0,
+            ),
         ];
         for (existing, missing, others) in table {
             let m = merge(existing);

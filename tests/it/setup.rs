@@ -336,3 +336,55 @@ fn without_a_workspace_it_fails_with_a_hint() {
     let usage = bazel.run(&["setup", "--force"], None);
     assert_eq!(usage.status, Some(2), "{usage}");
 }
+
+#[test]
+fn a_workspace_moving_from_tweag_keeps_its_file_and_is_told_what_to_replace() {
+    let mut bazel = Bazel::new();
+    bazel.write("workspace/MODULE.bazel", "");
+    let tweag = include_str!("fixtures/tweag/readme.json");
+    bazel.write("workspace/.tweag-credential-helper.json", tweag);
+    // tweag's stub and its README's scoped lines, which point where our launcher goes.
+    bazel.write(
+        "workspace/tools/credential-helper",
+        "#!/usr/bin/env bash\n# ${HOME}/.cache/tweag-credential-helper/bin/credential-helper\n",
+    );
+    let tweag_line = "common --credential_helper=github.com=%workspace%/tools/credential-helper";
+    let other_line = "common --credential_helper=*.corp.example=/opt/other-helper";
+    bazel.write(
+        "workspace/.bazelrc",
+        format!("{tweag_line}\n{other_line}\n"),
+    );
+    bazel.write(
+        "home/.docker/config.json",
+        r#"{"auths":{"registry.corp.example":{}}}"#,
+    );
+    bazel.env("HTTPS_PROXY", "http://127.0.0.1:9");
+    let answer = bazel.run(&["setup"], None);
+    let out = answer.ok();
+    assert!(
+        out.contains("tools/credential-helper is tweag/credential-helper's stub"),
+        "{answer}"
+    );
+    assert!(
+        out.contains(".tweag-credential-helper.json is tweag/credential-helper's file"),
+        "{answer}"
+    );
+    assert!(
+        !bazel.workspace().join(".credential-helper.json").exists(),
+        "{answer}"
+    );
+    assert_eq!(
+        read(bazel.workspace().join(".tweag-credential-helper.json")).unwrap(),
+        tweag
+    );
+    // Only the line for another program is worth a note.
+    assert!(
+        out.contains(&format!("note: .bazelrc also has `{other_line}`")),
+        "{answer}"
+    );
+    assert!(!out.contains(&format!("`{tweag_line}`")), "{answer}");
+    assert!(
+        out.contains("{\"host\": \"registry.corp.example\", \"helper\": \"oci\"},"),
+        "{answer}"
+    );
+}
