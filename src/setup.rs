@@ -69,20 +69,20 @@ pub fn run(env: &Env, options: &Options, out: &mut dyn Write) -> Result<Done> {
         })
         .collect();
     setup_config(&env, &root, options, &registries, &mut report, &mut changed)?;
-    report.push(match (options.dry_run, changed.is_empty()) {
-        (true, _) => "dry run: nothing written".to_string(),
-        (false, true) => "nothing changed: this workspace is set up already".to_string(),
-        (false, false) => format!("changed: {}", changed.join(", ")),
-    });
     let mut explain: Vec<String> = registries
         .iter()
         .filter_map(|(r, _)| probe_url(r))
         .collect();
     explain.sort();
     explain.dedup();
-    if options.dry_run && !explain.is_empty() {
-        report.push("dry run: the explanations below use the config in force now".into());
-    }
+    report.push(match (options.dry_run, changed.is_empty()) {
+        (true, _) if !explain.is_empty() => {
+            "dry run: nothing written; the explanations below use the config in force now".into()
+        }
+        (true, _) => "dry run: nothing written".to_string(),
+        (false, true) => "nothing changed: this workspace is set up already".to_string(),
+        (false, false) => format!("changed: {}", changed.join(", ")),
+    });
     let mut text = report.join("\n");
     text.push('\n');
     out.write_all(text.as_bytes())
