@@ -250,13 +250,9 @@ impl Entry {
         if let Some(p) = &self.path {
             parts.push(format!("path {:?}", p.as_str()));
         }
-        match self.alias {
-            Some(tweag) => parts.push(format!(
-                "helper {:?}, written as tweag's {tweag:?}",
-                self.helper.name()
-            )),
-            None => parts.push(format!("helper {:?}", self.helper.name())),
-        }
+        let alias = self.alias.map(|t| format!(", written as tweag's {t:?}"));
+        let alias = alias.unwrap_or_default();
+        parts.push(format!("helper {:?}{alias}", self.helper.name()));
         let from = if self.builtin {
             "built-in defaults "
         } else {
