@@ -18,6 +18,7 @@ use crate::launcher;
 use crate::note;
 use crate::plan::{self, Action};
 use crate::registry_host::{self, Named};
+use crate::setup;
 
 const USAGE: &str = "\
 credential-helper: a Bazel credential helper for container registries, remote caches and
@@ -66,11 +67,21 @@ pub fn main(
     let rest = args.get(2..).unwrap_or_default();
     match command {
         None => {
-            let _ = write!(stderr, "{USAGE}{}{USAGE_END}", launcher::USAGE);
+            let _ = write!(
+                stderr,
+                "{USAGE}{}{}{USAGE_END}",
+                setup::USAGE,
+                launcher::USAGE
+            );
             2
         }
         Some("-h" | "--help" | "help") => {
-            let _ = write!(stdout, "{USAGE}{}{USAGE_END}", launcher::USAGE);
+            let _ = write!(
+                stdout,
+                "{USAGE}{}{}{USAGE_END}",
+                setup::USAGE,
+                launcher::USAGE
+            );
             0
         }
         Some("-V" | "--version" | "version") => {
@@ -148,6 +159,20 @@ pub fn main(
             let name = format!("credential-helper {}", docker_credential::SUBCOMMAND);
             docker_credential::main(&name, rest, env, deadline, stdin, stdout)
         }
+        Some("setup") => match setup::parse(rest) {
+            Err(usage) => usage_error(stderr, &usage),
+            Ok(options) => match setup::run(&env, &options, stdout) {
+                Err(e) => report(stderr, &e),
+                Ok(done) => {
+                    // Each URL with its own deadline, as Bazel would run `get` for it.
+                    for uri in &done.explain {
+                        let _ = writeln!(stdout);
+                        explain(done.env.clone(), Deadline::start(), uri, stdout);
+                    }
+                    0
+                }
+            },
+        },
         Some("launcher") => match launcher::parse(rest) {
             Err(usage) => usage_error(stderr, &usage),
             Ok(request) => match launcher::render(&env, &request) {

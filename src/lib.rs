@@ -6,9 +6,10 @@
 //! - [`cloud`]: AWS, Google, Azure and GitHub identities.
 //! - [`registry`]: container-registry knowledge, its credential stores and keychains.
 //! - [`helpers`]: what to answer for each kind of URL.
-//! - [`config`], [`plan`], [`registry_host`], [`cli`], [`docker_credential`], [`launcher`]:
-//!   reading the config, choosing a helper (for a URL, or for a registry named by its host),
-//!   the commands, docker's credential protocol, the launcher files printed for a release.
+//! - [`config`], [`plan`], [`registry_host`], [`cli`], [`docker_credential`], [`launcher`],
+//!   [`setup`]: reading the config, choosing a helper (for a URL, or for a registry named by
+//!   its host), the commands, docker's credential protocol, the launcher files printed for a
+//!   release, setting a workspace up.
 
 mod cli;
 mod cloud;
@@ -21,6 +22,7 @@ mod lookup;
 mod plan;
 mod registry;
 mod registry_host;
+mod setup;
 
 pub use cli::main;
 pub use kernel::env::Env;

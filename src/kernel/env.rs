@@ -92,6 +92,13 @@ pub mod vars {
     /// `%AppData%\GitHub CLI` on Windows, else `~/.config/gh`).
     pub const GH_CONFIG_DIR: &str = "GH_CONFIG_DIR";
 
+    /// BuildBuddy's API key, sent as `x-buildbuddy-api-key` (the built-in `*.buildbuddy.io` entry,
+    /// and a tweag `remoteapis` entry for BuildBuddy without a `lookup_chain`).
+    pub const BUILDBUDDY_API_KEY: &str = "BUILDBUDDY_API_KEY";
+    /// The secret of a tweag/credential-helper `remoteapis` entry without a `lookup_chain`
+    /// (tweag's default source, kept for configs moved from it).
+    pub const REMOTEAPIS_SECRET: &str = "CREDENTIAL_HELPER_REMOTEAPIS_SECRET";
+
     /// AWS static credentials (the first credential source of the AWS chain).
     pub const AWS_ACCESS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
     pub const AWS_SECRET_ACCESS_KEY: &str = "AWS_SECRET_ACCESS_KEY";
@@ -341,6 +348,15 @@ impl Env {
             xdg_cache_home: self.var(vars::XDG_CACHE_HOME),
             app_data: self.var(vars::APPDATA),
             local_app_data: self.var(vars::LOCALAPPDATA),
+        }
+    }
+
+    /// This environment seen from another working directory (`setup` explains from the
+    /// workspace root, where Bazel runs the helper).
+    pub fn with_cwd(&self, cwd: PathBuf) -> Env {
+        Env {
+            cwd,
+            ..self.clone()
         }
     }
 

@@ -20,3 +20,4 @@ pub mod secret;
 pub mod token;
 pub mod trace;
 pub mod transport;
+pub mod workspace;

@@ -20,6 +20,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "cli",
             "docker_credential",
             "launcher",
+            "setup",
             "lib",
             "main",
         ],

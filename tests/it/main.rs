@@ -46,9 +46,13 @@ mod oci;
 #[cfg(unix)]
 mod platform;
 #[cfg(unix)]
+mod setup;
+#[cfg(unix)]
 mod transport;
 #[cfg(unix)]
 mod trust;
+#[cfg(unix)]
+mod tweag;
 #[cfg(unix)]
 mod warm;
 

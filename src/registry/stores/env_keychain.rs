@@ -105,6 +105,14 @@ fn groups(env: &Env) -> Result<Vec<Group>> {
         .collect()
 }
 
+/// Every `HOSTNAME` set, with its variable's name: registries, never a credential.
+pub fn hostnames(env: &Env) -> Result<Vec<(String, String)>> {
+    Ok(groups(env)?
+        .into_iter()
+        .filter_map(|g| g.hostname)
+        .collect())
+}
+
 /// Whether a `HOSTNAME` names `target`'s registry (whatever its repository path): such a host
 /// is a registry even when no config entry routes it.
 pub fn names_registry(env: &Env, target: &Target) -> Result<bool> {

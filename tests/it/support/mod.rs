@@ -304,7 +304,7 @@ pub struct Answer {
 }
 
 impl Answer {
-    fn from_output(args: &[&str], output: std::process::Output) -> Self {
+    pub fn from_output(args: &[&str], output: std::process::Output) -> Self {
         Answer {
             args: args.iter().map(|a| a.to_string()).collect(),
             status: output.status.code(),
