@@ -5,6 +5,7 @@
 use std::io::{Read, Write};
 
 use crate::config::Config;
+use crate::docker_credential;
 use crate::helpers;
 use crate::kernel::cache::Cache;
 use crate::kernel::context::Context;
@@ -12,10 +13,12 @@ use crate::kernel::deadline::Deadline;
 use crate::kernel::env::{Env, vars};
 use crate::kernel::error::{Error, Result};
 use crate::kernel::protocol::{Request, Response};
-use crate::kernel::trace::{LogLevel, Trace, log_level};
+use crate::kernel::trace::Trace;
 use crate::launcher;
 use crate::note;
 use crate::plan::{self, Action};
+use crate::registry_host::{self, Named};
+use crate::setup;
 
 const USAGE: &str = "\
 credential-helper: a Bazel credential helper for container registries, remote caches and
@@ -28,6 +31,9 @@ Usage:
                                    validate a config file, listing every problem
   credential-helper defaults       print the built-in defaults (JSON, a config of their own)
   credential-helper cache-clear    remove the token cache's files
+  credential-helper docker-credential <get|store|erase|list|version>
+                                   docker's credential-helper protocol (also when this
+                                   program is installed as docker-credential-<name>)
 ";
 
 const USAGE_END: &str = "  credential-helper --help         show this help
@@ -52,15 +58,30 @@ pub fn main(
 ) -> i32 {
     // The call's clock starts with the process, before stdin is read.
     let deadline = Deadline::start();
+    let argv0 = args.first().map_or("", String::as_str);
+    if let Some(name) = docker_credential::invoked_as(argv0, env.platform()) {
+        let verbs = args.get(1..).unwrap_or_default();
+        return docker_credential::main(&name, verbs, env, deadline, stdin, stdout);
+    }
     let command = args.get(1).map(String::as_str);
     let rest = args.get(2..).unwrap_or_default();
     match command {
         None => {
-            let _ = write!(stderr, "{USAGE}{}{USAGE_END}", launcher::USAGE);
+            let _ = write!(
+                stderr,
+                "{USAGE}{}{}{USAGE_END}",
+                setup::USAGE,
+                launcher::USAGE
+            );
             2
         }
         Some("-h" | "--help" | "help") => {
-            let _ = write!(stdout, "{USAGE}{}{USAGE_END}", launcher::USAGE);
+            let _ = write!(
+                stdout,
+                "{USAGE}{}{}{USAGE_END}",
+                setup::USAGE,
+                launcher::USAGE
+            );
             0
         }
         Some("-V" | "--version" | "version") => {
@@ -71,19 +92,7 @@ pub fn main(
             if let Some(extra) = rest.first() {
                 return usage_error(stderr, &format!("`get` takes no arguments, got {extra:?}"));
             }
-            let trace = match log_level(env.var(vars::LOG)) {
-                LogLevel::Debug => Trace::live(),
-                LogLevel::Quiet => Trace::silent(),
-                LogLevel::Unknown => {
-                    // The value is not quoted back: it is the user's text.
-                    let _ = writeln!(
-                        stderr,
-                        "credential-helper: warning: {} has an unknown value, ignored (set it to `debug` to print every decision, or unset it)",
-                        vars::LOG
-                    );
-                    Trace::silent()
-                }
-            };
+            let trace = Trace::from_log_setting(env.var(vars::LOG), stderr);
             let ctx = Context::within(env, trace, deadline);
             match get(&ctx, stdin) {
                 Ok(response) => {
@@ -142,6 +151,24 @@ pub fn main(
                 Err(e) => report(stderr, &e),
             }
         }
+        Some(docker_credential::SUBCOMMAND) => {
+            let name = format!("credential-helper {}", docker_credential::SUBCOMMAND);
+            docker_credential::main(&name, rest, env, deadline, stdin, stdout)
+        }
+        Some("setup") => match setup::parse(rest) {
+            Err(usage) => usage_error(stderr, &usage),
+            Ok(options) => match setup::run(&env, &options, stdout) {
+                Err(e) => report(stderr, &e),
+                Ok(done) => {
+                    // Each URL with its own deadline, as Bazel would run `get` for it.
+                    for uri in &done.explain {
+                        let _ = writeln!(stdout);
+                        explain(done.env.clone(), Deadline::start(), uri, stdout);
+                    }
+                    0
+                }
+            },
+        },
         Some("launcher") => match launcher::parse(rest) {
             Err(usage) => usage_error(stderr, &usage),
             Ok(request) => match launcher::render(&env, &request) {
@@ -186,7 +213,18 @@ fn report(stderr: &mut dyn Write, e: &Error) -> i32 {
 
 /// `get`: the request on stdin, the answer returned.
 pub fn get(ctx: &Context, stdin: impl Read) -> Result<Response> {
-    let request = Request::read_from(stdin)?;
+    answer_request(ctx, &Request::read_from(stdin)?)
+}
+
+/// A request's answer: for a URL, or for a registry named by its host alone.
+fn answer_request(ctx: &Context, request: &Request) -> Result<Response> {
+    // rules_img asks about a registry by its host alone, for its pushes.
+    if let Some(named) = Named::bare(&request.uri) {
+        note!(ctx.trace, "request for the registry {}", named.authority);
+        let config = Config::load(&ctx.env)?;
+        note!(ctx.trace, "config: {}", config.describe());
+        return registry_host::bazel_answer(ctx, &config, &named);
+    }
     let url = request.url()?;
     note!(
         ctx.trace,
@@ -230,14 +268,12 @@ pub fn answer(ctx: &Context, url: &url::Url, raw_path: &str) -> Result<Response>
 /// `explain <url>`: runs what `get` would, recording every decision, and prints them for a
 /// person with secrets redacted. Exit 0 exactly when `get` would succeed.
 fn explain(env: Env, deadline: Deadline, uri: &str, stdout: &mut dyn Write) -> i32 {
-    let (env, root) = crate::workspace::at_root(env);
+    let (env, root) = crate::kernel::workspace::at_root(env);
     let ctx = Context::within(env, Trace::recording(), deadline);
     let request = Request {
         uri: uri.to_string(),
     };
-    let result = request
-        .url()
-        .and_then(|url| answer(&ctx, &url, request.raw_path()));
+    let result = answer_request(&ctx, &request);
     let mut out = format!("explain {uri}\n");
     if let Some(root) = root {
         out.push_str(&format!("  {root}\n"));

@@ -9,6 +9,9 @@
 //!
 //! A config file replaces the built-in defaults unless it says `"defaults": "extend"`: then its
 //! own entries come first and the defaults after them.
+//!
+//! Configs written for tweag/credential-helper work too ([`tweag`]): its file is read when ours
+//! is absent, and its helper names and options are rewritten onto ours.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -23,8 +26,16 @@ use crate::kernel::files;
 use crate::kernel::pattern::Pattern;
 use crate::kernel::suggest;
 
+mod label;
+pub use label::entry_label;
+
+mod tweag;
+
 /// The name looked up in the working directory (the workspace root under Bazel).
 pub const FILE_NAME: &str = ".credential-helper.json";
+
+/// tweag/credential-helper's file name, looked up when [`FILE_NAME`] is absent.
+pub const TWEAG_FILE_NAME: &str = tweag::FILE_NAME;
 
 /// The routing used when there is no config file (and after a file that extends it).
 pub const DEFAULTS: &str = include_str!("config/defaults.json");
@@ -70,6 +81,8 @@ pub struct Entry {
     pub host: Option<Pattern>,
     pub path: Option<Pattern>,
     pub helper: HelperConfig,
+    /// The tweag/credential-helper name the entry's helper was written as (`remoteapis`).
+    pub alias: Option<&'static str>,
     /// One of the built-in defaults (after the entries of a file that extends them).
     pub builtin: bool,
 }
@@ -92,7 +105,8 @@ impl Problems {
 
 impl Config {
     /// Finds and loads the config: `$CREDENTIAL_HELPER_CONFIG_FILE`, else
-    /// `./.credential-helper.json`, else the built-in defaults.
+    /// `./.credential-helper.json`, else `./.tweag-credential-helper.json`, else the built-in
+    /// defaults.
     pub fn load(env: &Env) -> Result<Config> {
         match Config::locate(env) {
             Some(path) => Config::load_file(&path),
@@ -105,8 +119,12 @@ impl Config {
         if let Some(p) = env.var(vars::CONFIG_FILE) {
             return Some(env.expand_path(p));
         }
-        let local = env.cwd().join(FILE_NAME);
-        local.is_file().then_some(local)
+        // tweag/credential-helper's name and variable are the same, so a workspace moved from
+        // it keeps working until its file is renamed.
+        [FILE_NAME, TWEAG_FILE_NAME]
+            .into_iter()
+            .map(|name| env.cwd().join(name))
+            .find(|p| p.is_file())
     }
 
     pub fn load_file(path: &Path) -> Result<Config> {
@@ -172,7 +190,7 @@ impl Config {
     /// Where the routing comes from and which rule applies, for `explain` and `check-config`.
     pub fn describe(&self) -> String {
         let own = self.entries.iter().filter(|e| !e.builtin).count();
-        match (&self.origin, self.defaults) {
+        let described = match (&self.origin, self.defaults) {
             (Origin::Defaults, _) => "built-in defaults (no config file)".into(),
             (origin, DefaultsMode::Extend) => format!(
                 "{origin}: extends the built-in defaults (\"defaults\": \"extend\"): its own entries ({own}) are matched first, then the built-in ones ({})",
@@ -181,6 +199,12 @@ impl Config {
             (origin, DefaultsMode::Replace) => format!(
                 "{origin}: replaces the built-in defaults: only its own entries ({own}) route (add \"defaults\": \"extend\" to keep the defaults after them)"
             ),
+        };
+        match &self.origin {
+            Origin::File(p) if p.file_name().is_some_and(|n| n == TWEAG_FILE_NAME) => format!(
+                "{described}; tweag/credential-helper's file, read because ./{FILE_NAME} is absent (rename it to keep it when tweag's helper is gone)"
+            ),
+            _ => described,
         }
     }
 
@@ -231,7 +255,9 @@ impl Entry {
         if let Some(p) = &self.path {
             parts.push(format!("path {:?}", p.as_str()));
         }
-        parts.push(format!("helper {:?}", self.helper.name()));
+        let alias = self.alias.map(|t| format!(", written as tweag's {t:?}"));
+        let alias = alias.unwrap_or_default();
+        parts.push(format!("helper {:?}{alias}", self.helper.name()));
         let from = if self.builtin {
             "built-in defaults "
         } else {
@@ -243,19 +269,6 @@ impl Entry {
 
 const ENTRY_FIELDS: &[&str] = &["scheme", "host", "path", "helper", "config"];
 const TOP_FIELDS: &[&str] = &["urls", "defaults", "$schema"];
-
-/// `entry 2 (host "*.example.com", path "/v2/*")`: how problems name an entry (its index in
-/// `urls`, from 0, as `explain` counts), by what it matches.
-pub fn entry_label(index: usize, obj: &Map<String, Value>) -> String {
-    let parts: Vec<String> = ["scheme", "host", "path"]
-        .iter()
-        .filter_map(|f| Some(format!("{f} {:?}", obj.get(*f)?.as_str()?)))
-        .collect();
-    match parts.is_empty() {
-        true => format!("entry {index} (every URL)"),
-        false => format!("entry {index} ({})", parts.join(", ")),
-    }
-}
 
 fn parse_document(doc: &Value, problems: &mut Vec<String>) -> (DefaultsMode, Vec<Entry>) {
     let Some(obj) = doc.as_object() else {
@@ -332,6 +345,7 @@ fn parse_entry(index: usize, value: &Value, problems: &mut Vec<String>) -> Optio
     }
     let host = pattern_field(obj, "host", Pattern::host, &at, problems);
     let path = pattern_field(obj, "path", Pattern::path, &at, problems);
+    let mut alias = None;
     let helper = match string_field(obj, "helper", &at, problems) {
         None if !obj.contains_key("helper") => {
             problems.push(format!(
@@ -343,24 +357,19 @@ fn parse_entry(index: usize, value: &Value, problems: &mut Vec<String>) -> Optio
         }
         None => None,
         Some(name) => {
-            let config = obj
+            let mut config = obj
                 .get("config")
                 .cloned()
                 .unwrap_or(Value::Object(Map::new()));
-            match HelperConfig::parse(&name, config) {
-                Ok(h) => Some(h),
-                Err(HelperConfigError::UnknownHelper) => {
-                    problems.push(format!(
-                        "{}: unknown helper ({}one of: {})",
-                        at("helper"),
-                        suggest::did_you_mean(&name, HelperConfig::NAMES.iter().copied()),
-                        HelperConfig::NAMES.join(", ")
-                    ));
+            let host = obj.get("host").and_then(Value::as_str);
+            match tweag::translate(&name, host, &mut config) {
+                Err(msg) => {
+                    problems.push(format!("{}: {msg}", at("config")));
                     None
                 }
-                Err(HelperConfigError::Invalid(list)) => {
-                    problems.extend(list.iter().map(|msg| format!("{}: {msg}", at("config"))));
-                    None
+                Ok(translated) => {
+                    alias = translated.alias;
+                    helper_config(&translated.helper, config, &at, problems)
                 }
             }
         }
@@ -374,8 +383,33 @@ fn parse_entry(index: usize, value: &Value, problems: &mut Vec<String>) -> Optio
         host,
         path,
         helper: helper?,
+        alias,
         builtin: false,
     })
+}
+
+fn helper_config(
+    name: &str,
+    config: Value,
+    at: &dyn Fn(&str) -> String,
+    problems: &mut Vec<String>,
+) -> Option<HelperConfig> {
+    match HelperConfig::parse(name, config) {
+        Ok(h) => Some(h),
+        Err(HelperConfigError::UnknownHelper) => {
+            problems.push(format!(
+                "{}: unknown helper ({}one of: {})",
+                at("helper"),
+                suggest::did_you_mean(name, HelperConfig::NAMES.iter().copied()),
+                HelperConfig::NAMES.join(", ")
+            ));
+            None
+        }
+        Err(HelperConfigError::Invalid(list)) => {
+            problems.extend(list.iter().map(|msg| format!("{}: {msg}", at("config"))));
+            None
+        }
+    }
 }
 
 fn string_field(

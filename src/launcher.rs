@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::kernel::digest;
-use crate::kernel::env::Env;
+use crate::kernel::env::{Env, vars};
 use crate::kernel::error::{Error, Result};
 
 /// The GitHub account the releases are published under. Set it when the repository is
@@ -173,6 +173,7 @@ fn sh_launcher(request: &Request, sums: &BTreeMap<String, String>) -> Result<Str
     Ok(SH_TEMPLATE
         .replace("@VERSION@", &request.version)
         .replace("@DOWNLOAD_URL@", &request.download_url)
+        .replace("@DOWNLOAD_VAR@", vars::DOWNLOAD_URL)
         .replace("@CASES@\n", &cases))
 }
 
@@ -222,7 +223,7 @@ const SH_TEMPLATE: &str = r#"#!/bin/sh
 # `credential-helper launcher --version @VERSION@ --checksums SHA256SUMS`: regenerate, do not edit.
 # The first run downloads the binary for this OS and CPU, verifies its SHA-256 and caches it in
 # ${XDG_CACHE_HOME:-$HOME/.cache}/credential-helper/bin/@VERSION@/; every run then execs it.
-# CREDENTIAL_HELPER_DOWNLOAD_URL replaces the download location (a mirror): <it>/v@VERSION@/<asset>.
+# @DOWNLOAD_VAR@ replaces the download location (a mirror): <it>/v@VERSION@/<asset>.
 set -u
 version=@VERSION@
 
@@ -258,7 +259,7 @@ dir=$cache/credential-helper/bin/$version
 bin=$dir/$asset
 
 if [ ! -f "$bin" ] || [ ! -x "$bin" ]; then
-  url=${CREDENTIAL_HELPER_DOWNLOAD_URL:-@DOWNLOAD_URL@}
+  url=${@DOWNLOAD_VAR@:-@DOWNLOAD_URL@}
   url=${url%/}/v$version/$asset
   mkdir -p "$dir" 2>/dev/null || die "cannot create $dir"
   # Downloaded beside its final place, then renamed: a concurrent run never execs half a file.

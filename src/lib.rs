@@ -6,20 +6,24 @@
 //! - [`cloud`]: AWS, Google, Azure and GitHub identities.
 //! - [`registry`]: container-registry knowledge, its credential stores and keychains.
 //! - [`helpers`]: what to answer for each kind of URL.
-//! - [`config`], [`plan`], [`cli`], [`check`], [`workspace`], [`launcher`]: reading the config,
-//!   choosing a helper, the commands, the launcher files printed for a release.
+//! - [`config`], [`plan`], [`registry_host`], [`cli`], [`check`], [`docker_credential`],
+//!   [`launcher`], [`setup`]: reading the config, choosing a helper (for a URL, or for a
+//!   registry named by its host), the commands (`check-config` in its own module), docker's
+//!   credential protocol, the launcher files printed for a release, setting a workspace up.
 
 mod check;
 mod cli;
 mod cloud;
 mod config;
+mod docker_credential;
 mod helpers;
 mod kernel;
 mod launcher;
 mod lookup;
 mod plan;
 mod registry;
-mod workspace;
+mod registry_host;
+mod setup;
 
 pub use cli::main;
 pub use kernel::env::Env;

@@ -251,7 +251,7 @@ pub fn registry_url(data: &[u8]) {
     let _ = target.is_docker_hub();
     let _ = target.is_loopback();
     let _ = target.base_url();
-    let _ = target.pull_scope();
+    let _ = target.scope("pull");
     let _ = oci::plan(&url, default_oci());
 }
 

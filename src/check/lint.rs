@@ -56,9 +56,15 @@ pub fn lint(doc: &Value, keyring_built: bool) -> Vec<Lint> {
         if let Some(config) = obj.get("config")
             && let Some(why) = keyring_unavailable(keyring_built)
         {
-            for at in keyring_sources(config, "config") {
+            for (at, alone) in keyring_sources(config, "config") {
+                // With another source for the same value the chain still works.
+                let severity = if alone {
+                    Severity::Error
+                } else {
+                    Severity::Warning
+                };
                 found.push(Lint {
-                    severity: Severity::Error,
+                    severity,
                     text: format!("{label}: {at}: {why}"),
                 });
             }
@@ -74,21 +80,48 @@ pub fn keyring_unavailable(built: bool) -> Option<&'static str> {
     )
 }
 
-/// Where `{"source": "keyring"}` objects are: `config.lookup_chain[1]`.
-fn keyring_sources(value: &Value, at: &str) -> Vec<String> {
+/// Where `{"source": "keyring"}` objects are (`config.lookup_chain[1]`), and whether each is
+/// the only source of its chain for its binding.
+fn keyring_sources(value: &Value, at: &str) -> Vec<(String, bool)> {
     match value {
-        Value::Object(obj) if is_keyring(obj) => vec![at.to_string()],
         Value::Object(obj) => obj
             .iter()
             .flat_map(|(k, v)| keyring_sources(v, &format!("{at}.{k}")))
             .collect(),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .flat_map(|(i, v)| keyring_sources(v, &format!("{at}[{i}]")))
-            .collect(),
+        Value::Array(items) => {
+            let source = |v: &Value| v.as_object().filter(|o| o.contains_key("source")).cloned();
+            let sources: Vec<(usize, Map<String, Value>)> = items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| Some((i, source(v)?)))
+                .collect();
+            let mut found: Vec<(String, bool)> = sources
+                .iter()
+                .filter(|(_, s)| is_keyring(s))
+                .map(|(i, s)| {
+                    let alone = sources
+                        .iter()
+                        .filter(|(_, o)| binding(o) == binding(s))
+                        .all(|(_, o)| is_keyring(o));
+                    (format!("{at}[{i}]"), alone)
+                })
+                .collect();
+            for (i, v) in items.iter().enumerate() {
+                if source(v).is_none() {
+                    found.extend(keyring_sources(v, &format!("{at}[{i}]")));
+                }
+            }
+            found
+        }
         _ => Vec::new(),
     }
+}
+
+fn binding(source: &Map<String, Value>) -> &str {
+    source
+        .get("binding")
+        .and_then(Value::as_str)
+        .unwrap_or("default")
 }
 
 fn is_keyring(obj: &Map<String, Value>) -> bool {
@@ -115,7 +148,10 @@ mod tests {
             {"host":"ok.example","path":"v2/*","helper":"null"},
             {"host":"c.example:443","helper":"null"},
             {"host":"fine.example","helper":"header","config":{"header_name":"k","lookup_chain":[
-                {"source":"env","name":"K"},{"source":"keyring","service":"s"}]}}
+                {"source":"env","name":"K"},{"source":"keyring","service":"s"}]}},
+            {"host":"only.example","helper":"oci","config":{"lookup_chain":[
+                {"source":"env","name":"U","binding":"username"},
+                {"source":"keyring","service":"s","binding":"password"}]}}
         ]}"#;
         let found = texts(doc, false);
         let want = [
@@ -140,8 +176,12 @@ mod tests {
                 "entry 4 (host \"c.example:443\"): host: matches only http://c.example:443/ URLs",
             ),
             (
-                Severity::Error,
+                Severity::Warning,
                 "entry 5 (host \"fine.example\"): config.lookup_chain[1]: a keyring source, but keyring support is not built into this binary",
+            ),
+            (
+                Severity::Error,
+                "entry 6 (host \"only.example\"): config.lookup_chain[1]: a keyring source,",
             ),
         ];
         assert_eq!(found.len(), want.len(), "{found:#?}");
@@ -150,7 +190,7 @@ mod tests {
             assert_eq!(*severity, want_severity, "{text}");
         }
         // A build with the keyring serves it.
-        assert_eq!(texts(doc, true).len(), want.len() - 1);
+        assert_eq!(texts(doc, true).len(), want.len() - 2);
         assert!(keyring_unavailable(true).is_none());
         assert!(keyring_unavailable(false).is_some());
     }

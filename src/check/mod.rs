@@ -8,8 +8,8 @@ use crate::config::{self, Config, Origin};
 use crate::kernel::cache::Cache;
 use crate::kernel::env::{Env, vars};
 use crate::kernel::files;
+use crate::kernel::workspace;
 use crate::registry::stores::env_keychain_check;
-use crate::workspace;
 
 mod lint;
 

@@ -35,7 +35,8 @@ struct HostEntry {
     user: Option<String>,
 }
 
-fn hosts_file(env: &Env) -> Option<PathBuf> {
+/// gh's `hosts.yml`, which may not exist.
+pub fn hosts_file(env: &Env) -> Option<PathBuf> {
     env.gh_config_dir().map(|d| d.join("hosts.yml"))
 }
 

@@ -15,6 +15,7 @@ pub mod header;
 pub mod netrc;
 pub mod null;
 pub mod oci;
+pub mod oci_config;
 pub mod s3;
 
 /// Why a helper's `config` was refused.

@@ -5,22 +5,20 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::helpers::oci_config::Config;
+
 use crate::kernel::cache::{Entry, Key};
 use crate::kernel::context::Context;
 use crate::kernel::error::{Error, Result};
 use crate::kernel::http::{self, Request};
-use crate::kernel::pattern::Pattern;
 use crate::kernel::protocol::Response;
 use crate::kernel::secret::Secret;
 use crate::kernel::transport::require_secure;
-use crate::lookup::LookupChain;
 use crate::note;
 use crate::registry::challenge::{self, Challenge};
-use crate::registry::keychains::Keychain;
 use crate::registry::reference::{ResourceKind, Target};
-use crate::registry::sources::{BINDINGS, Sources};
-use crate::registry::stores::credential_files::CredentialFile;
-use crate::registry::token::{Exchange, Method};
+use crate::registry::sources::Sources;
+use crate::registry::token::Exchange;
 use crate::registry::{Credential, Located, Resolved, Sourced, bearer, warm};
 
 /// Manifest and index media types, OCI and Docker, so any image resolves.
@@ -28,72 +26,6 @@ pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
 application/vnd.oci.image.manifest.v1+json, \
 application/vnd.docker.distribution.manifest.list.v2+json, \
 application/vnd.docker.distribution.manifest.v2+json";
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    /// The entry's own sources; bindings in [`BINDINGS`].
-    #[serde(default)]
-    pub lookup_chain: LookupChain,
-    /// Kubernetes secrets, rkt auth.d, Mesos archives; after the lookup chain, in list order.
-    #[serde(default)]
-    pub credential_files: Vec<CredentialFile>,
-    /// Read docker's config.json (and `$DOCKER_AUTH_CONFIG`, credential helpers).
-    #[serde(default = "yes")]
-    pub parse_docker_config: bool,
-    /// Read podman/skopeo auth.json and the legacy ~/.dockercfg.
-    #[serde(default = "yes")]
-    pub parse_podman_config: bool,
-    #[serde(default)]
-    pub token_exchange_method: Method,
-    /// Add `Accept` with the manifest media types to `/manifests/` answers.
-    #[serde(default = "yes")]
-    pub accept_header: bool,
-    /// Allow plain http to this registry and its realm on a non-loopback host.
-    #[serde(default)]
-    pub insecure: bool,
-    /// Token realm hosts (globs) on other hosts that may receive credentials.
-    #[serde(default)]
-    pub allowed_realm_hosts: Vec<String>,
-    /// A PEM CA bundle for a registry with a private CA; system roots stay trusted.
-    #[serde(default)]
-    pub ca_cert_path: Option<String>,
-    /// Share exchanged tokens across processes through the on-disk cache.
-    #[serde(default = "yes")]
-    pub cache: bool,
-    /// Cloud keychains to consult for this entry's registries (off unless listed here or in
-    /// `CREDENTIAL_HELPER_ACTIVE_KEYCHAINS`).
-    #[serde(default)]
-    pub keychains: Vec<Keychain>,
-    #[serde(skip)]
-    realm_patterns: Vec<Pattern>,
-}
-
-fn yes() -> bool {
-    true
-}
-
-impl Default for Config {
-    fn default() -> Config {
-        serde_json::from_str("{}").expect("an empty oci config is valid")
-    }
-}
-
-impl Config {
-    pub fn validate(&mut self) -> Result<(), String> {
-        self.lookup_chain.check_bindings(BINDINGS)?;
-        for (i, file) in self.credential_files.iter().enumerate() {
-            file.validate()
-                .map_err(|e| format!("credential_files[{i}]: {e}"))?;
-        }
-        self.realm_patterns = self
-            .allowed_realm_hosts
-            .iter()
-            .map(|h| Pattern::host(h).map_err(|e| format!("allowed_realm_hosts: {e}")))
-            .collect::<Result<_, _>>()?;
-        Ok(())
-    }
-}
 
 /// The registry request to answer.
 #[derive(Debug)]
@@ -127,15 +59,56 @@ pub fn run(ctx: &Context, plan: &Plan) -> Result<Response> {
     if let Some(ca) = &config.ca_cert_path {
         ctx.http.trust(ctx.env.expand_path(ca));
     }
-    let sources = Sources {
-        keychains: &config.keychains,
-        lookup_chain: &config.lookup_chain,
-        credential_files: &config.credential_files,
-        docker_config: config.parse_docker_config,
-        podman_config: config.parse_podman_config,
-    };
+    let sources = config.sources();
+    let scope = target.scope(&config.scope_actions());
     let answer = |response, located: Option<&_>| answer(ctx, plan, &sources, response, located);
-    warm::answer(ctx, config.cache, &sources, target, response, answer)
+    warm::answer(
+        ctx,
+        config.cache,
+        &sources,
+        target,
+        &scope,
+        response,
+        answer,
+    )
+}
+
+/// The credential an entry has for a registry as a whole, found in the one source order and
+/// never exchanged: what docker's credential protocol and rules_img's bare-host requests get.
+pub fn stored_credential(
+    ctx: &Context,
+    config: &Config,
+    target: &Target,
+) -> Result<Option<Resolved>> {
+    if let Some(ca) = &config.ca_cert_path {
+        ctx.http.trust(ctx.env.expand_path(ca));
+    }
+    find(ctx, &config.sources(), target)
+}
+
+/// The first credential the sources have for the registry; one with a control character in it
+/// is an error naming its source.
+fn find(ctx: &Context, sources: &Sources, target: &Target) -> Result<Option<Resolved>> {
+    let found = sources.find(ctx, target)?;
+    match &found {
+        Some(Resolved::Credential(c)) if c.credential.has_control_character() => {
+            return Err(Error::new(format!(
+                "the {} from {} contains a control character",
+                c.credential.kind(),
+                c.source
+            ))
+            .hint("remove the line break or other control character from it"));
+        }
+        Some(Resolved::Credential(c)) => {
+            let kind = c.credential.kind();
+            note!(ctx.trace, "credential: {kind} from {}", c.source);
+        }
+        Some(Resolved::Authorization { source, .. }) => {
+            note!(ctx.trace, "authorization from {source}, no exchange needed");
+        }
+        None => note!(ctx.trace, "credential: none found"),
+    }
+    Ok(found)
 }
 
 /// Finds the credential and answers with it, or anonymously.
@@ -147,38 +120,21 @@ fn answer(
     located: Option<&Located>,
 ) -> Result<Response> {
     let Plan { target, config } = plan;
-    let credential = match sources.find(ctx, target)? {
+    let credential = match find(ctx, sources, target)? {
         Some(Resolved::Authorization {
             value,
             expires,
             source,
         }) => {
             // A finished answer (ECR): no exchange with the registry.
-            note!(ctx.trace, "authorization from {source}, no exchange needed");
             let what = format!("the authorization from {source}");
             return Ok(response
                 .secret_header("Authorization", value, &what)?
                 .expires(expires));
         }
-        Some(Resolved::Credential(c)) if c.credential.has_control_character() => {
-            return Err(Error::new(format!(
-                "the {} from {} contains a control character",
-                c.credential.kind(),
-                c.source
-            ))
-            .hint("remove the line break or other control character from it"));
-        }
-        Some(Resolved::Credential(c)) => {
-            note!(
-                ctx.trace,
-                "credential: {} from {}",
-                c.credential.kind(),
-                c.source
-            );
-            Some(c)
-        }
+        Some(Resolved::Credential(c)) => Some(c),
         None => {
-            note!(ctx.trace, "credential: none found, trying anonymous access");
+            note!(ctx.trace, "trying anonymous access");
             None
         }
     };
@@ -235,7 +191,7 @@ fn authorize(
         note!(ctx.trace, "cache: bypass");
     }
     let now = ctx.env.now();
-    let scope = target.pull_scope();
+    let scope = target.scope(&config.scope_actions());
     let asking = Asking {
         target,
         config,
@@ -307,7 +263,7 @@ fn authorize(
             if let (Some(l), Some(c), Some(until)) = (located, credential, expires)
                 && c.source == l.source
             {
-                cache.put(&warm::key(target, l), &token, now, until);
+                cache.put(&warm::key(target, &scope, l), &token, now, until);
             }
             Ok((Some(bearer(&token)), expires))
         }

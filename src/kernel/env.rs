@@ -15,24 +15,41 @@ pub mod vars {
     /// the workspace root when Bazel runs the helper) and `~/`.
     pub const CONFIG_FILE: &str = "CREDENTIAL_HELPER_CONFIG_FILE";
     /// `debug` (any case; also `trace`, `1`, `true`, `yes`, `on`) prints every decision to
-    /// stderr, with secrets redacted. `0`, `false`, `off`, `info`, `warn` and `error` print only
-    /// errors; any other value prints one warning and is ignored.
+    /// stderr, with secrets redacted; `0`, `false`, `off`, `info`, `warn` and `error` print only
+    /// errors, and any other value prints one warning and is ignored. Bazel shows a helper's
+    /// stderr only when it fails: to see a successful `get`, run `credential-helper explain`.
     pub const LOG: &str = "CREDENTIAL_HELPER_LOG";
     /// `1`: with the built-in defaults in force, route unknown hosts' registry API URLs to the
     /// `oci` helper.
     pub const GUESS_OCI_REGISTRY: &str = "CREDENTIAL_HELPER_GUESS_OCI_REGISTRY";
     /// Extra PEM CA bundle trusted for every HTTPS request, besides the system roots.
     pub const CA_CERT: &str = "CREDENTIAL_HELPER_CA_CERT";
-    /// Directory of the token cache (default: the platform cache directory).
+    /// Directory of the token cache (default: the platform cache directory). It must be yours
+    /// and writable by nobody else, or the cache is not used.
     pub const CACHE_DIR: &str = "CREDENTIAL_HELPER_CACHE_DIR";
     /// `off` disables the token cache.
     pub const CACHE: &str = "CREDENTIAL_HELPER_CACHE";
-    /// Total timeout of one HTTP request in milliseconds (default 5000).
+    /// Total timeout of one HTTP request in milliseconds (default 4000); all network work of
+    /// one call still ends within 8.5 s, under Bazel's 10 s.
     pub const HTTP_TIMEOUT_MS: &str = "CREDENTIAL_HELPER_HTTP_TIMEOUT_MS";
+    /// Proxy for the helper's own `https` and `http` requests, and the hosts that bypass them
+    /// (the lower-case names are read too). A proxy URL is never shown in an error.
+    pub const HTTPS_PROXY: &str = "HTTPS_PROXY";
+    pub const HTTP_PROXY: &str = "HTTP_PROXY";
+    pub const NO_PROXY: &str = "NO_PROXY";
+    /// Prefixes of the environment keychain's variables (imgpkg's names work too): the fields
+    /// `HOSTNAME`, `USERNAME`, `PASSWORD`, `IDENTITY_TOKEN`, `REGISTRY_TOKEN`, bare or with a
+    /// `_<suffix>` that groups one registry's values.
+    pub const REGISTRY_PREFIX: &str = "CREDENTIAL_HELPER_REGISTRY_";
+    pub const IMGPKG_REGISTRY_PREFIX: &str = "IMGPKG_REGISTRY_";
+    /// Read by the checked-in launcher (`credential-helper launcher`), not by the binary: where
+    /// releases are downloaded from (`<it>/v<version>/<asset>`), for a mirror.
+    pub const DOWNLOAD_URL: &str = "CREDENTIAL_HELPER_DOWNLOAD_URL";
 
     /// Directory of docker's `config.json` (default `~/.docker`).
     pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";
-    /// A docker `config.json` document (`{"auths": {...}}`) layered over the file.
+    /// docker's credential document (`{"auths": {...}}`, each entry only an `auth`), looked at
+    /// before `config.json`; ignored, with a trace note, where docker would ignore it.
     pub const DOCKER_AUTH_CONFIG: &str = "DOCKER_AUTH_CONFIG";
     /// podman/skopeo `auth.json` path (their `--authfile` default); when set, the only
     /// `auth.json` read.
@@ -43,7 +60,8 @@ pub mod vars {
     /// Holds `containers/auth.json` and `gh/hosts.yml` (default `~/.config`; read on Windows
     /// too, where gh's default is `%AppData%\GitHub CLI`).
     pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
-    /// Holds the token cache (default `~/.cache`; not read on Windows).
+    /// Holds the token cache and the launcher's downloads (default `~/.cache`; not read on
+    /// Windows).
     pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
     /// The home directory; the only source of it (the user database is never asked).
     pub const HOME: &str = "HOME";
@@ -75,6 +93,13 @@ pub mod vars {
     /// The gh CLI's config directory (holds `hosts.yml`; default `$XDG_CONFIG_HOME/gh`, else
     /// `%AppData%\GitHub CLI` on Windows, else `~/.config/gh`).
     pub const GH_CONFIG_DIR: &str = "GH_CONFIG_DIR";
+
+    /// BuildBuddy's API key, sent as `x-buildbuddy-api-key` (the built-in `*.buildbuddy.io` entry,
+    /// and a tweag `remoteapis` entry for BuildBuddy without a `lookup_chain`).
+    pub const BUILDBUDDY_API_KEY: &str = "BUILDBUDDY_API_KEY";
+    /// The secret of a tweag/credential-helper `remoteapis` entry without a `lookup_chain`
+    /// (tweag's default source, kept for configs moved from it).
+    pub const REMOTEAPIS_SECRET: &str = "CREDENTIAL_HELPER_REMOTEAPIS_SECRET";
 
     /// AWS static credentials (the first credential source of the AWS chain).
     pub const AWS_ACCESS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
@@ -142,8 +167,8 @@ pub mod vars {
     /// The Azure CLI's directory (default `~/.azure`): its `azureProfile.json` says who is
     /// logged in.
     pub const AZURE_CONFIG_DIR: &str = "AZURE_CONFIG_DIR";
-    /// A Google credentials file (`service_account`, `authorized_user` or `external_account`
-    /// JSON), tried first.
+    /// A Google credentials file (`service_account`, `authorized_user`, `external_account` or
+    /// `impersonated_service_account` JSON), tried first.
     pub const GOOGLE_APPLICATION_CREDENTIALS: &str = "GOOGLE_APPLICATION_CREDENTIALS";
     /// gcloud's config directory (default `~/.config/gcloud`, `%APPDATA%\gcloud` on Windows);
     /// holds `application_default_credentials.json`.
@@ -158,6 +183,11 @@ pub mod vars {
     pub const ACTIVE_KEYCHAINS: &str = "CREDENTIAL_HELPER_ACTIVE_KEYCHAINS";
     /// imgpkg's name for the same setting.
     pub const IMGPKG_ACTIVE_KEYCHAINS: &str = "IMGPKG_ACTIVE_KEYCHAINS";
+    /// Set by `credential-helper` for the programs it runs while it answers docker's credential
+    /// protocol (`docker-credential-<name> get`). A `get` of that protocol started with it set
+    /// answers "credentials not found" at once: a `credHelpers` entry that leads back to this
+    /// program through a wrapper script ends there instead of looping. Not for users to set.
+    pub const DOCKER_CREDENTIAL_CHILD: &str = "CREDENTIAL_HELPER_DOCKER_CREDENTIAL_CHILD";
     /// imgpkg's Azure config file. Not read here (the azure keychain has its own settings), but
     /// it shares the environment keychain's prefix, so it is passed over rather than refused.
     pub const IMGPKG_REGISTRY_AZURE_CR_CONFIG: &str = "IMGPKG_REGISTRY_AZURE_CR_CONFIG";
@@ -173,6 +203,8 @@ pub struct Env {
     cwd: PathBuf,
     now: i64,
     uid: Option<u32>,
+    /// This program's own file, to tell when a credential helper is this program again.
+    exe: Option<PathBuf>,
 }
 
 impl Env {
@@ -188,6 +220,7 @@ impl Env {
             .unwrap_or(0);
         Env {
             uid: process_uid(),
+            exe: std::env::current_exe().ok(),
             ..Env::new(vars, cwd, now)
         }
     }
@@ -214,6 +247,7 @@ impl Env {
             cwd,
             now,
             uid: None,
+            exe: None,
         };
         env.home = platform::home_dir(platform, env.var(vars::HOME), env.var(vars::USERPROFILE));
         env
@@ -272,13 +306,6 @@ impl Env {
         &self.cwd
     }
 
-    /// This environment as seen from another working directory (the workspace root, for
-    /// commands run from a subdirectory).
-    pub fn with_cwd(mut self, cwd: PathBuf) -> Env {
-        self.cwd = cwd;
-        self
-    }
-
     /// Seconds since the Unix epoch.
     pub fn now(&self) -> i64 {
         self.now
@@ -326,6 +353,15 @@ impl Env {
         }
     }
 
+    /// This environment seen from another working directory (`setup` explains from the
+    /// workspace root, where Bazel runs the helper).
+    pub fn with_cwd(&self, cwd: PathBuf) -> Env {
+        Env {
+            cwd,
+            ..self.clone()
+        }
+    }
+
     /// Expands `~/` (home) and `%workspace%/` (the working directory) at the start of a path,
     /// on Windows with either slash; a relative path is relative to the working directory.
     pub fn expand_path(&self, path: &str) -> PathBuf {
@@ -342,6 +378,17 @@ impl Env {
         )
         .into_iter()
         .find(|p| p.metadata().is_ok_and(|m| is_executable(&m)))
+    }
+
+    /// This program's own file (`None` in environments built by hand).
+    pub fn current_exe(&self) -> Option<&Path> {
+        self.exe.as_deref()
+    }
+
+    /// This environment with one variable set, for the child processes of a call.
+    pub fn with_var(mut self, name: &str, value: &str) -> Env {
+        self.vars.insert(name.to_string(), value.to_string());
+        self
     }
 
     /// The environment for a child process: exactly this snapshot's variables.
@@ -388,26 +435,4 @@ pub(crate) fn test_env_on(platform: Platform, pairs: &[(&str, &str)]) -> Env {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn expands_workspace_and_home() {
-        let env = test_env(&[("HOME", "/home/u")]);
-        assert_eq!(env.expand_path("~/x"), PathBuf::from("/home/u/x"));
-        assert_eq!(
-            env.expand_path("%workspace%/a/b"),
-            PathBuf::from("/workspace/a/b")
-        );
-        assert_eq!(env.expand_path("rel"), PathBuf::from("/workspace/rel"));
-        assert_eq!(env.expand_path("/abs"), PathBuf::from("/abs"));
-    }
-
-    #[test]
-    fn empty_is_unset_and_prefix_scan_is_ordered() {
-        let env = test_env(&[("A_1", "x"), ("A_2", ""), ("B", "y"), ("A_0", "z")]);
-        assert_eq!(env.var("A_2"), None);
-        let names: Vec<_> = env.vars_with_prefix("A_").map(|(k, _)| k).collect();
-        assert_eq!(names, ["A_0", "A_1", "A_2"]);
-    }
-}
+mod tests;

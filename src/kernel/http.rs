@@ -149,9 +149,9 @@ impl Http {
             .and_then(|v| v.parse::<u64>().ok())
             .map(Duration::from_millis)
             .unwrap_or(DEFAULT_TIMEOUT);
-        let pick = |upper: &str, lower: &str| {
+        let pick = |upper: &str| {
             env.var(upper)
-                .or_else(|| env.var(lower))
+                .or_else(|| env.var(&upper.to_ascii_lowercase()))
                 .map(str::to_string)
         };
         let mut ca_certs = Vec::new();
@@ -162,9 +162,9 @@ impl Http {
             timeout,
             deadline,
             proxies: Proxies {
-                https: pick("HTTPS_PROXY", "https_proxy"),
-                http: pick("HTTP_PROXY", "http_proxy"),
-                no_proxy: pick("NO_PROXY", "no_proxy"),
+                https: pick(vars::HTTPS_PROXY),
+                http: pick(vars::HTTP_PROXY),
+                no_proxy: pick(vars::NO_PROXY),
             },
             ca_certs: RefCell::new(ca_certs),
             runtime: OnceCell::new(),
@@ -264,7 +264,11 @@ impl Http {
                 }
                 // Named by its variable, never shown: a proxy URL may carry a password.
                 .map_err(|e| {
-                    let var = if https { "HTTPS_PROXY" } else { "HTTP_PROXY" };
+                    let var = if https {
+                        vars::HTTPS_PROXY
+                    } else {
+                        vars::HTTP_PROXY
+                    };
                     let why = std::error::Error::source(&e)
                         .map_or("not a URL".to_string(), |s| s.to_string());
                     Error::new(format!("{var} is not a valid proxy URL ({why})"))

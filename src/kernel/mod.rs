@@ -23,3 +23,4 @@ pub mod token;
 pub mod trace;
 pub mod transport;
 pub mod unmatchable;
+pub mod workspace;

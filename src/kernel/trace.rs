@@ -35,6 +35,23 @@ impl Trace {
         Trace::default()
     }
 
+    /// Live or silent, as a `CREDENTIAL_HELPER_LOG` value asks ([`log_level`]); an unknown
+    /// value gets one warning line on `stderr` (not quoting it: it is the user's text).
+    pub fn from_log_setting(value: Option<&str>, stderr: &mut dyn std::io::Write) -> Trace {
+        match log_level(value) {
+            LogLevel::Debug => Trace::live(),
+            LogLevel::Quiet => Trace::silent(),
+            LogLevel::Unknown => {
+                let _ = writeln!(
+                    stderr,
+                    "credential-helper: warning: {} has an unknown value, ignored (set it to `debug` to print every decision, or unset it)",
+                    crate::kernel::env::vars::LOG
+                );
+                Trace::silent()
+            }
+        }
+    }
+
     pub fn enabled(&self) -> bool {
         self.live || self.keep
     }

@@ -136,6 +136,24 @@ impl Credential {
         }
     }
 
+    /// The `Username` and `Secret` docker's credential-helper protocol answers for this
+    /// credential, the inverse of [`from_user_password`](Self::from_user_password): an identity
+    /// token under the username `<token>`, except in ACR's shape (the refresh token is also the
+    /// password of ACR's fixed username), answered as docker-credential-acr-env answers it. A
+    /// registry token has no form in that protocol.
+    pub fn docker_helper_answer(&self) -> Option<(&str, &Secret)> {
+        match self {
+            Credential::Basic { username, password } => Some((username, password)),
+            Credential::IdentityToken {
+                username: Some(username),
+                token,
+                password: Some(password),
+            } if password == token && !username.is_empty() => Some((username, token)),
+            Credential::IdentityToken { token, .. } => Some(("<token>", token)),
+            Credential::RegistryToken(_) => None,
+        }
+    }
+
     /// `Basic base64(user:password)`, for Basic challenges and token GETs.
     pub fn basic_header(username: &str, password: &Secret) -> Secret {
         let raw = format!("{username}:{}", password.expose());
@@ -229,6 +247,42 @@ mod tests {
             let got = credential.basic_auth().map(|(u, p)| (u, p.expose()));
             assert_eq!(got, *want, "{credential:?}");
         }
+    }
+
+    #[test]
+    fn docker_helper_answers() {
+        let identity = |username: Option<&str>, password: Option<&str>| Credential::IdentityToken {
+            username: username.map(str::to_string),
+            token: Secret::new("refresh"),
+            password: password.map(Secret::new),
+        };
+        let basic = Credential::Basic {
+            username: "u".into(),
+            password: Secret::new("p"),
+        };
+        let table: &[(Credential, Option<(&str, &str)>)] = &[
+            (basic, Some(("u", "p"))),
+            (identity(None, None), Some(("<token>", "refresh"))),
+            (identity(Some("u"), None), Some(("<token>", "refresh"))),
+            (identity(Some("u"), Some("p")), Some(("<token>", "refresh"))),
+            // The ACR keychain's shape.
+            (
+                identity(Some("acr"), Some("refresh")),
+                Some(("acr", "refresh")),
+            ),
+            (Credential::RegistryToken(Secret::new("r")), None),
+        ];
+        for (credential, want) in table {
+            let got = credential
+                .docker_helper_answer()
+                .map(|(u, s)| (u, s.expose()));
+            assert_eq!(got, *want, "{credential:?}");
+        }
+        // From the answer back, as docker reads it.
+        let token = identity(None, None);
+        let (u, s) = token.docker_helper_answer().unwrap();
+        let back = Credential::from_user_password(u, s.clone());
+        assert!(matches!(back, Credential::IdentityToken { .. }));
     }
 
     #[test]

@@ -15,6 +15,9 @@ pub enum ResourceKind {
     Manifest,
     Blob,
     TagList,
+    /// The registry as a whole, named without a repository: docker's credential protocol and
+    /// rules_img's bare-host requests ask for its credential, never for a token.
+    Registry,
 }
 
 /// A request against `/v2/<repository>/...` of a registry.
@@ -74,6 +77,23 @@ impl Target {
         })
     }
 
+    /// The registry at `scheme://authority` as a whole (no repository), Hub aliases included.
+    pub fn registry(scheme: &str, authority: &str) -> Target {
+        let authority = authority.to_ascii_lowercase();
+        let registry = if DOCKER_HUB_ALIASES.contains(&authority.as_str()) {
+            DOCKER_HUB.to_string()
+        } else {
+            authority.clone()
+        };
+        Target {
+            scheme: scheme.to_string(),
+            authority,
+            registry,
+            repository: String::new(),
+            kind: ResourceKind::Registry,
+        }
+    }
+
     /// The host name alone (no port).
     pub fn hostname(&self) -> &str {
         host_of(&self.authority)
@@ -94,9 +114,9 @@ impl Target {
         format!("{}://{}", self.scheme, self.authority)
     }
 
-    /// The token scope for pulling.
-    pub fn pull_scope(&self) -> String {
-        format!("repository:{}:pull", self.repository)
+    /// The token scope for `actions` (`pull`, `pull,push`).
+    pub fn scope(&self, actions: &str) -> String {
+        format!("repository:{}:{actions}", self.repository)
     }
 }
 

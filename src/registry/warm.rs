@@ -19,11 +19,11 @@ use crate::registry::sources::Sources;
 use crate::registry::{Located, bearer};
 
 /// Registry, repository and scope, like the token's own key, and the source's identity.
-pub fn key(target: &Target, located: &Located) -> Key {
+pub fn key(target: &Target, scope: &str, located: &Located) -> Key {
     Key::new(&[
         "token-by-source",
         &target.base_url(),
-        &target.pull_scope(),
+        scope,
         &located.identity,
     ])
 }
@@ -39,6 +39,7 @@ pub fn answer(
     cache_on: bool,
     sources: &Sources,
     target: &Target,
+    scope: &str,
     response: Response,
     answer: impl Fn(Response, Option<&Located>) -> Result<Response>,
 ) -> Result<Response> {
@@ -50,7 +51,7 @@ pub fn answer(
         return answer(response, None);
     };
     let located = &located;
-    let (key, now) = (key(target, located), ctx.env.now());
+    let (key, now) = (key(target, scope, located), ctx.env.now());
     let tokenless = ["token-by-source", &target.base_url(), &located.identity];
     let kept = match cache.get::<Secret>(&key, now) {
         Some((token, expires)) => {

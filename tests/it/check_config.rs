@@ -173,7 +173,7 @@ fn explain_and_check_config_use_the_workspace_config_from_a_subdirectory() {
         assert_eq!(out.status, Some(0), "{marker}: {out}");
         assert!(
             out.stdout.contains(&format!(
-                "workspace root: {} (it has {marker}",
+                "workspace root: {} (Bazel runs the helper there)",
                 root.display()
             )) && out
                 .stdout

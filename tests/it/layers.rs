@@ -16,10 +16,12 @@ const LAYERS: &[(&str, &[&str])] = &[
         &[
             "config",
             "plan",
+            "registry_host",
             "cli",
             "check",
-            "workspace",
+            "docker_credential",
             "launcher",
+            "setup",
             "lib",
             "main",
         ],

@@ -27,6 +27,9 @@ mod deadline;
 #[cfg(unix)]
 mod docker_config;
 #[cfg(unix)]
+mod docker_credential;
+mod docs;
+#[cfg(unix)]
 mod env_keychain;
 #[cfg(unix)]
 mod files;
@@ -49,9 +52,13 @@ mod platform;
 #[cfg(unix)]
 mod requirements;
 #[cfg(unix)]
+mod setup;
+#[cfg(unix)]
 mod transport;
 #[cfg(unix)]
 mod trust;
+#[cfg(unix)]
+mod tweag;
 #[cfg(unix)]
 mod warm;
 

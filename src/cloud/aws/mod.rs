@@ -13,6 +13,7 @@ mod credentials;
 pub mod ini;
 mod metadata;
 mod profile;
+pub use profile::shared_files;
 pub mod sign;
 mod sso;
 mod sts;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::credentials::{Credentials, JsonCredentials, cached, from_env};
 use super::{ini, metadata, sso, sts};
 use crate::kernel::context::Context;
-use crate::kernel::env::vars;
+use crate::kernel::env::{Env, vars};
 use crate::kernel::error::{Error, Result};
 use crate::kernel::files;
 use crate::kernel::outcome::Outcome;
@@ -71,16 +71,23 @@ fn has_credentials(p: &Profile) -> bool {
     .any(|k| p.contains_key(*k))
 }
 
-fn load(ctx: &Context) -> Result<Profiles> {
-    let env = &ctx.env;
+/// The shared config and credentials files (`$AWS_CONFIG_FILE`, else `~/.aws/config`;
+/// `$AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`), which may not exist.
+pub fn shared_files(env: &Env) -> [Option<PathBuf>; 2] {
     let path = |var: &str, default: &str| -> Option<PathBuf> {
         match env.var(var) {
             Some(p) => Some(env.expand_path(p)),
             None => env.home().map(|h| h.join(default)),
         }
     };
-    let config = path(vars::AWS_CONFIG_FILE, ".aws/config");
-    let credentials = path(vars::AWS_SHARED_CREDENTIALS_FILE, ".aws/credentials");
+    [
+        path(vars::AWS_CONFIG_FILE, ".aws/config"),
+        path(vars::AWS_SHARED_CREDENTIALS_FILE, ".aws/credentials"),
+    ]
+}
+
+fn load(ctx: &Context) -> Result<Profiles> {
+    let [config, credentials] = shared_files(&ctx.env);
     let mut profiles: BTreeMap<String, Profile> = BTreeMap::new();
     let mut sso_sessions = BTreeMap::new();
     let mut files = Vec::new();

@@ -109,6 +109,6 @@ pub fn require(outcome: Outcome<AccessToken>, needed_for: &str) -> Result<Access
 
 /// `${CLOUDSDK_CONFIG:-~/.config/gcloud}/application_default_credentials.json` (gcloud does
 /// not follow `XDG_CONFIG_HOME`).
-fn adc_file(env: &Env) -> Option<PathBuf> {
+pub fn adc_file(env: &Env) -> Option<PathBuf> {
     gcloud::config_dir(env).map(|d| d.join("application_default_credentials.json"))
 }

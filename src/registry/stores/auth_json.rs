@@ -116,6 +116,15 @@ impl Query {
     /// The request's image as podman names it: `host[:port]/repository`; on every Docker Hub
     /// host `docker.io/<repository>`, with `library/` before a one-part repository.
     pub fn for_target(target: &Target) -> Query {
+        // The registry as a whole (docker's credential protocol): its own key only.
+        if target.repository.is_empty() {
+            let registry = if target.is_docker_hub() {
+                "docker.io"
+            } else {
+                &target.registry
+            };
+            return Query::from_key(registry);
+        }
         if target.is_docker_hub() {
             let repository = &target.repository;
             let key = if repository.contains('/') {

@@ -1,7 +1,7 @@
 //! docker's external credential helpers: `docker-credential-<name> get`, server URL on stdin,
 //! `{"ServerURL","Username","Secret"}` on stdout.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -40,6 +40,13 @@ pub fn get(ctx: &Context, name: &str, server_url: &str) -> Outcome<Credential> {
         Ok(p) => p,
         Err(e) => return Outcome::Failed(e),
     };
+    if is_this_program(ctx, &program) {
+        // A link to (or copy of) this program, answering docker's protocol: asking it would
+        // ask this program again, and again.
+        return Outcome::Missing(format!(
+            "{program_name} is this program itself; not asked, so it cannot loop"
+        ));
+    }
     let label = format!("{program_name} get");
     let out = match process::run(
         ctx,
@@ -81,4 +88,23 @@ pub fn get(ctx: &Context, name: &str, server_url: &str) -> Outcome<Credential> {
         &answer.username,
         answer.secret,
     ))
+}
+
+/// Whether `program` is the file this process runs from (through any symlink or hard link).
+fn is_this_program(ctx: &Context, program: &Path) -> bool {
+    let Some(exe) = ctx.env.current_exe() else {
+        return false;
+    };
+    match (std::fs::canonicalize(exe), std::fs::canonicalize(program)) {
+        (Ok(a), Ok(b)) if a == b => true,
+        #[cfg(unix)]
+        (Ok(a), Ok(b)) => {
+            use std::os::unix::fs::MetadataExt;
+            match (std::fs::metadata(a), std::fs::metadata(b)) {
+                (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+                _ => false,
+            }
+        }
+        _ => false,
+    }
 }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::{credential_helper, docker_env};
 use crate::kernel::context::Context;
-use crate::kernel::env::vars;
+use crate::kernel::env::{Env, vars};
 use crate::kernel::error::{Error, describe_json};
 use crate::kernel::files;
 use crate::kernel::outcome::Outcome;
@@ -137,13 +137,11 @@ pub(super) fn server_url(target: &Target) -> &str {
     }
 }
 
-fn config_path(ctx: &Context) -> Option<PathBuf> {
-    match ctx.env.var(vars::DOCKER_CONFIG) {
-        Some(dir) => Some(ctx.env.expand_path(dir).join("config.json")),
-        None => ctx
-            .env
-            .home()
-            .map(|h| h.join(".docker").join("config.json")),
+/// `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`; it may not exist.
+pub fn path(env: &Env) -> Option<PathBuf> {
+    match env.var(vars::DOCKER_CONFIG) {
+        Some(dir) => Some(env.expand_path(dir).join("config.json")),
+        None => env.home().map(|h| h.join(".docker").join("config.json")),
     }
 }
 
@@ -164,7 +162,7 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T
 
 /// The config file and its path; when there is none to read, why (a missing or broken file).
 pub(super) fn config_file(ctx: &Context) -> Result<(DockerConfig, PathBuf), Outcome<Sourced>> {
-    let Some(path) = config_path(ctx) else {
+    let Some(path) = path(&ctx.env) else {
         return Err(Outcome::Missing(
             "no docker config: no home directory".into(),
         ));

@@ -20,7 +20,7 @@ use crate::registry::reference::Target;
 use crate::registry::{Credential, Sourced};
 
 /// Our prefix first, then imgpkg's.
-pub const PREFIXES: [&str; 2] = ["CREDENTIAL_HELPER_REGISTRY_", "IMGPKG_REGISTRY_"];
+pub const PREFIXES: [&str; 2] = [vars::REGISTRY_PREFIX, vars::IMGPKG_REGISTRY_PREFIX];
 /// Longest names first so `IDENTITY_TOKEN` is not read as a suffix of something shorter.
 pub(super) const FIELDS: [&str; 5] = [
     "IDENTITY_TOKEN",
@@ -103,6 +103,14 @@ fn groups(env: &Env) -> Result<Vec<Group>> {
             Ok(group)
         })
         .collect()
+}
+
+/// Every `HOSTNAME` set, with its variable's name: registries, never a credential.
+pub fn hostnames(env: &Env) -> Result<Vec<(String, String)>> {
+    Ok(groups(env)?
+        .into_iter()
+        .filter_map(|g| g.hostname)
+        .collect())
 }
 
 /// Whether a `HOSTNAME` names `target`'s registry (whatever its repository path): such a host
