@@ -11,7 +11,13 @@ use std::path::{Path, PathBuf};
 const BLESS: &str = "CREDENTIAL_HELPER_BLESS";
 
 /// Variables the docs may name that are not the binary's: knobs of this test suite.
-const TEST_KNOBS: &[&str] = &[BLESS, "CREDENTIAL_HELPER_TEST_BINARY"];
+const TEST_KNOBS: &[&str] = &[
+    BLESS,
+    "CREDENTIAL_HELPER_TEST_BINARY",
+    "CREDENTIAL_HELPER_TEST_TOOLS_PATH",
+    // Read by build.rs for `--version` when there is no git checkout, not by the binary.
+    "CREDENTIAL_HELPER_BUILD_COMMIT",
+];
 /// tweag/credential-helper's variables, which its migration page names to say they are not
 /// read here; anywhere else they would be stale docs.
 const TWEAG_ONLY: (&str, &[&str]) = (
