@@ -85,18 +85,14 @@ pub fn main(
             0
         }
         Some("-V" | "--version" | "version") => {
-            let _ = writeln!(stdout, "credential-helper {}", env!("CARGO_PKG_VERSION"));
+            let _ = write!(stdout, "{}", version());
             0
         }
         Some("get") => {
             if let Some(extra) = rest.first() {
                 return usage_error(stderr, &format!("`get` takes no arguments, got {extra:?}"));
             }
-            let trace = if env.var(vars::LOG) == Some("debug") {
-                Trace::live()
-            } else {
-                Trace::silent()
-            };
+            let trace = Trace::from_log_setting(env.var(vars::LOG), stderr);
             let ctx = Context::within(env, trace, deadline);
             match get(&ctx, stdin) {
                 Ok(response) => {
@@ -123,8 +119,8 @@ pub fn main(
             _ => usage_error(stderr, "`explain` takes one URL"),
         },
         Some("check-config") => match rest {
-            [] => check_config(&env, None, stdout),
-            [path] => check_config(&env, Some(path), stdout),
+            [] => crate::check::run(&env, None, stdout),
+            [path] => crate::check::run(&env, Some(path), stdout),
             _ => usage_error(stderr, "`check-config` takes at most one file"),
         },
         Some("defaults") => {
@@ -185,6 +181,21 @@ pub fn main(
         },
         Some(other) => usage_error(stderr, &format!("unknown command {other:?}")),
     }
+}
+
+/// What was built: version, commit, cargo features, link mode and target (from build.rs).
+fn version() -> String {
+    let features = match env!("CREDENTIAL_HELPER_FEATURES") {
+        "" => "none",
+        list => list,
+    };
+    format!(
+        "credential-helper {}\ncommit: {}\nfeatures: {features}\nlink: {} ({})\n",
+        env!("CARGO_PKG_VERSION"),
+        env!("CREDENTIAL_HELPER_COMMIT"),
+        env!("CREDENTIAL_HELPER_LINK"),
+        env!("CREDENTIAL_HELPER_TARGET"),
+    )
 }
 
 fn usage_error(stderr: &mut dyn Write, what: &str) -> i32 {
@@ -257,12 +268,16 @@ pub fn answer(ctx: &Context, url: &url::Url, raw_path: &str) -> Result<Response>
 /// `explain <url>`: runs what `get` would, recording every decision, and prints them for a
 /// person with secrets redacted. Exit 0 exactly when `get` would succeed.
 fn explain(env: Env, deadline: Deadline, uri: &str, stdout: &mut dyn Write) -> i32 {
+    let (env, root) = crate::kernel::workspace::at_root(env);
     let ctx = Context::within(env, Trace::recording(), deadline);
     let request = Request {
         uri: uri.to_string(),
     };
     let result = answer_request(&ctx, &request);
     let mut out = format!("explain {uri}\n");
+    if let Some(root) = root {
+        out.push_str(&format!("  {root}\n"));
+    }
     for line in ctx.trace.take() {
         out.push_str(&format!("  {line}\n"));
     }
@@ -291,54 +306,4 @@ fn explain(env: Env, deadline: Deadline, uri: &str, stdout: &mut dyn Write) -> i
     };
     let _ = stdout.write_all(out.as_bytes());
     code
-}
-
-/// `check-config [file]`: every problem of the config `get` would use (or of `file`), and
-/// whether the cache is used.
-fn check_config(env: &Env, path: Option<&String>, stdout: &mut dyn Write) -> i32 {
-    let code = check_config_file(env, path, stdout);
-    let _ = writeln!(stdout, "{}", Cache::describe(env));
-    code
-}
-
-fn check_config_file(env: &Env, path: Option<&String>, stdout: &mut dyn Write) -> i32 {
-    let path = match path {
-        Some(p) => Some(env.expand_path(p)),
-        None => Config::locate(env),
-    };
-    let Some(path) = path else {
-        let _ = writeln!(
-            stdout,
-            "no config file (./{} or ${}): the built-in defaults are in use (`credential-helper defaults` prints them)",
-            crate::config::FILE_NAME,
-            vars::CONFIG_FILE
-        );
-        return 0;
-    };
-    let text = match crate::kernel::files::read_text(&path) {
-        Ok(Some(t)) => t,
-        Ok(None) => {
-            let _ = writeln!(stdout, "{}: cannot read: it does not exist", path.display());
-            return 1;
-        }
-        Err(e) => {
-            let _ = writeln!(stdout, "{e}");
-            return 1;
-        }
-    };
-    match Config::parse(&text, crate::config::Origin::File(path.clone())) {
-        Ok(config) => {
-            let own = config.entries.iter().filter(|e| !e.builtin).count();
-            let _ = writeln!(stdout, "{}: ok ({own} entries)", path.display());
-            let _ = writeln!(stdout, "{}", config.describe());
-            0
-        }
-        Err(problems) => {
-            for p in &problems.list {
-                let _ = writeln!(stdout, "{}: {p}", path.display());
-            }
-            let _ = writeln!(stdout, "{} problem(s) found", problems.list.len());
-            1
-        }
-    }
 }

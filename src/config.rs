@@ -19,10 +19,15 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use crate::helpers::{HelperConfig, HelperConfigError};
+use crate::kernel::describe;
 use crate::kernel::env::{Env, vars};
 use crate::kernel::error::{Error, Result};
 use crate::kernel::files;
 use crate::kernel::pattern::Pattern;
+use crate::kernel::suggest;
+
+mod label;
+pub use label::entry_label;
 
 mod tweag;
 
@@ -263,6 +268,7 @@ impl Entry {
 }
 
 const ENTRY_FIELDS: &[&str] = &["scheme", "host", "path", "helper", "config"];
+const TOP_FIELDS: &[&str] = &["urls", "defaults", "$schema"];
 
 fn parse_document(doc: &Value, problems: &mut Vec<String>) -> (DefaultsMode, Vec<Entry>) {
     let Some(obj) = doc.as_object() else {
@@ -270,10 +276,8 @@ fn parse_document(doc: &Value, problems: &mut Vec<String>) -> (DefaultsMode, Vec
         return (DefaultsMode::Replace, Vec::new());
     };
     for key in obj.keys() {
-        if !["urls", "defaults", "$schema"].contains(&key.as_str()) {
-            problems.push(format!(
-                "unknown top-level field {key:?} (expected \"urls\" or \"defaults\")"
-            ));
+        if !TOP_FIELDS.contains(&key.as_str()) {
+            problems.push(describe::unknown_field(key, TOP_FIELDS));
         }
     }
     // The value is not quoted back: it is the user's text.
@@ -312,18 +316,18 @@ fn parse_urls(obj: &Map<String, Value>, problems: &mut Vec<String>) -> Vec<Entry
 }
 
 fn parse_entry(index: usize, value: &Value, problems: &mut Vec<String>) -> Option<Entry> {
-    let at = |field: &str| format!("urls[{index}].{field}");
     let Some(obj) = value.as_object() else {
-        problems.push(format!("urls[{index}]: an entry must be a JSON object"));
+        problems.push(format!("entry {index}: an entry must be a JSON object"));
         return None;
     };
+    let label = entry_label(index, obj);
+    let at = |field: &str| format!("{label}: {field}");
     let before = problems.len();
     for key in obj.keys() {
         if !ENTRY_FIELDS.contains(&key.as_str()) {
             problems.push(format!(
-                "{}: unknown field (expected one of: {})",
-                at(key),
-                ENTRY_FIELDS.join(", ")
+                "{label}: {}",
+                describe::unknown_field(key, ENTRY_FIELDS)
             ));
         }
     }
@@ -394,14 +398,15 @@ fn helper_config(
         Ok(h) => Some(h),
         Err(HelperConfigError::UnknownHelper) => {
             problems.push(format!(
-                "{}: unknown helper (one of: {})",
+                "{}: unknown helper ({}one of: {})",
                 at("helper"),
+                suggest::did_you_mean(name, HelperConfig::NAMES.iter().copied()),
                 HelperConfig::NAMES.join(", ")
             ));
             None
         }
-        Err(HelperConfigError::Invalid(msg)) => {
-            problems.push(format!("{}: {msg}", at("config")));
+        Err(HelperConfigError::Invalid(list)) => {
+            problems.extend(list.iter().map(|msg| format!("{}: {msg}", at("config"))));
             None
         }
     }

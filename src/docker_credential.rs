@@ -60,11 +60,7 @@ pub fn main(
         let _ = writeln!(stdout, "Usage: {name} <store|get|erase|list|version>");
         return 1;
     };
-    let trace = if env.var(vars::LOG) == Some("debug") {
-        Trace::live()
-    } else {
-        Trace::silent()
-    };
+    let trace = Trace::from_log_setting(env.var(vars::LOG), &mut std::io::stderr());
     // Started by this program answering the protocol (through a wrapper that leads back here)?
     let nested = env.var(vars::DOCKER_CREDENTIAL_CHILD).is_some();
     // Every program run for this call is told it runs under the protocol (the loop guard).

@@ -6,11 +6,12 @@
 //! - [`cloud`]: AWS, Google, Azure and GitHub identities.
 //! - [`registry`]: container-registry knowledge, its credential stores and keychains.
 //! - [`helpers`]: what to answer for each kind of URL.
-//! - [`config`], [`plan`], [`registry_host`], [`cli`], [`docker_credential`], [`launcher`],
-//!   [`setup`]: reading the config, choosing a helper (for a URL, or for a registry named by
-//!   its host), the commands, docker's credential protocol, the launcher files printed for a
-//!   release, setting a workspace up.
+//! - [`config`], [`plan`], [`registry_host`], [`cli`], [`check`], [`docker_credential`],
+//!   [`launcher`], [`setup`]: reading the config, choosing a helper (for a URL, or for a
+//!   registry named by its host), the commands (`check-config` in its own module), docker's
+//!   credential protocol, the launcher files printed for a release, setting a workspace up.
 
+mod check;
 mod cli;
 mod cloud;
 mod config;

@@ -124,40 +124,43 @@ fn every_problem_names_index_and_field() {
         (r#"{"urls":[]}"#, "\"urls\" is empty"),
         (r#"{}"#, "missing field \"urls\""),
         (r#"{"urls":{}}"#, "\"urls\" must be a list"),
-        (r#"{"url":[]}"#, "unknown top-level field \"url\""),
-        (r#"{"urls":[1]}"#, "urls[0]: an entry must be a JSON object"),
-        (r#"{"urls":[{"host":"a"}]}"#, "urls[0].helper: missing"),
+        (
+            r#"{"url":[]}"#,
+            "url: unknown field (did you mean `urls`? expected one of: urls, defaults, $schema)",
+        ),
+        (r#"{"urls":[1]}"#, "entry 0: an entry must be a JSON object"),
+        (r#"{"urls":[{"host":"a"}]}"#, "): helper: missing"),
         (
             r#"{"urls":[{"helper":"null"},{"helper":"nope"}]}"#,
-            "urls[1].helper: unknown helper (one of: azblob,",
+            "entry 1 (every URL): helper: unknown helper (one of: azblob,",
         ),
         (
             r#"{"urls":[{"helper":"null","hots":"a"}]}"#,
-            "urls[0].hots: unknown field",
+            "entry 0 (every URL): hots: unknown field (did you mean `host`?",
         ),
         (
             r#"{"urls":[{"helper":"null","host":1}]}"#,
-            "urls[0].host: must be a string",
+            "): host: must be a string",
         ),
         (
             r#"{"urls":[{"helper":"null","host":"a{b"}]}"#,
-            "urls[0].host: invalid glob",
+            "): host: invalid glob",
         ),
         (
             r#"{"urls":[{"helper":"null","path":"/a[b"}]}"#,
-            "urls[0].path: invalid glob",
+            "): path: invalid glob",
         ),
         (
             r#"{"urls":[{"helper":"null","scheme":"ht tp"}]}"#,
-            "urls[0].scheme: not a URL scheme",
+            "): scheme: not a URL scheme",
         ),
         (
             r#"{"urls":[{"helper":"header","config":{"lookup_chain":[],"colour":1}}]}"#,
-            "urls[0].config: unknown field `colour`",
+            "entry 0 (every URL): config: colour: unknown field (expected one of:",
         ),
         (
             r#"{"urls":[{"helper":"null","config":{"x":1}}]}"#,
-            "urls[0].config: unknown field `x`",
+            "entry 0 (every URL): config: x: unknown field (this object takes no fields)",
         ),
     ];
     for (json, want) in cases {

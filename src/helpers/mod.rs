@@ -21,14 +21,18 @@ pub mod s3;
 /// Why a helper's `config` was refused.
 pub enum HelperConfigError {
     UnknownHelper,
-    Invalid(String),
+    /// Every problem found; each names the field, never the value.
+    Invalid(Vec<String>),
 }
 
-/// Deserializes a helper's `config` object; a problem names the field, never the value.
+/// Deserializes a helper's `config` object, finding every bad field.
 pub fn helper_config<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, HelperConfigError> {
-    T::deserialize(&value).map_err(|e| {
-        HelperConfigError::Invalid(crate::kernel::describe::serde_problem::<T>(&e, &value))
-    })
+    crate::kernel::describe::serde_problems::<T>(&value).map_err(HelperConfigError::Invalid)
+}
+
+/// A `validate` step's one problem.
+fn invalid(problem: String) -> HelperConfigError {
+    HelperConfigError::Invalid(vec![problem])
 }
 
 /// A helper with its validated config.
@@ -58,17 +62,17 @@ impl HelperConfig {
             }
             "azblob" => {
                 let c: azblob::Config = helper_config(config)?;
-                c.validate().map_err(HelperConfigError::Invalid)?;
+                c.validate().map_err(invalid)?;
                 Ok(HelperConfig::Azblob(c))
             }
             "header" => {
                 let c: header::Config = helper_config(config)?;
-                c.validate().map_err(HelperConfigError::Invalid)?;
+                c.validate().map_err(invalid)?;
                 Ok(HelperConfig::Header(c))
             }
             "gcs" => {
                 let c: gcs::Config = helper_config(config)?;
-                c.validate().map_err(HelperConfigError::Invalid)?;
+                c.validate().map_err(invalid)?;
                 Ok(HelperConfig::Gcs(c))
             }
             "gar" => Ok(HelperConfig::Gar(helper_config(config)?)),
@@ -76,12 +80,12 @@ impl HelperConfig {
             "netrc" => Ok(HelperConfig::Netrc(helper_config(config)?)),
             "oci" => {
                 let mut c: oci::Config = helper_config(config)?;
-                c.validate().map_err(HelperConfigError::Invalid)?;
+                c.validate().map_err(invalid)?;
                 Ok(HelperConfig::Oci(Box::new(c)))
             }
             "s3" => {
                 let c: s3::Config = helper_config(config)?;
-                c.validate().map_err(HelperConfigError::Invalid)?;
+                c.validate().map_err(invalid)?;
                 Ok(HelperConfig::S3(c))
             }
             _ => Err(HelperConfigError::UnknownHelper),

@@ -1,6 +1,8 @@
 //! What every helper is handed: the environment, the trace, the call's deadline and the
 //! (lazy) HTTP client.
 
+use std::rc::Rc;
+
 use crate::kernel::cache::{Cache, CacheRef};
 use crate::kernel::deadline::Deadline;
 use crate::kernel::env::Env;
@@ -9,7 +11,8 @@ use crate::kernel::trace::Trace;
 
 pub struct Context {
     pub env: Env,
-    pub trace: Trace,
+    /// Shared with `http`, which notes its retries.
+    pub trace: Rc<Trace>,
     /// The whole call's; every child process and request is cut to it.
     pub deadline: Deadline,
     pub http: Http,
@@ -25,7 +28,8 @@ impl Context {
 
     /// A call bounded by `deadline`, created when the command started.
     pub fn within(env: Env, trace: Trace, deadline: Deadline) -> Context {
-        let http = Http::new(&env, deadline);
+        let trace = Rc::new(trace);
+        let http = Http::new(&env, deadline, Rc::clone(&trace));
         let cache = Cache::from_env(&env);
         Context {
             env,

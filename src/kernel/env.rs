@@ -14,7 +14,9 @@ pub mod vars {
     /// Path of the config file. Accepts a `%workspace%/` prefix (the working directory, which is
     /// the workspace root when Bazel runs the helper) and `~/`.
     pub const CONFIG_FILE: &str = "CREDENTIAL_HELPER_CONFIG_FILE";
-    /// `debug` prints every decision to stderr, with secrets redacted. Bazel shows a helper's
+    /// `debug` (any case; also `trace`, `1`, `true`, `yes`, `on`) prints every decision to
+    /// stderr, with secrets redacted; `0`, `false`, `off`, `info`, `warn` and `error` print only
+    /// errors, and any other value prints one warning and is ignored. Bazel shows a helper's
     /// stderr only when it fails: to see a successful `get`, run `credential-helper explain`.
     pub const LOG: &str = "CREDENTIAL_HELPER_LOG";
     /// `1`: with the built-in defaults in force, route unknown hosts' registry API URLs to the
@@ -433,26 +435,4 @@ pub(crate) fn test_env_on(platform: Platform, pairs: &[(&str, &str)]) -> Env {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn expands_workspace_and_home() {
-        let env = test_env(&[("HOME", "/home/u")]);
-        assert_eq!(env.expand_path("~/x"), PathBuf::from("/home/u/x"));
-        assert_eq!(
-            env.expand_path("%workspace%/a/b"),
-            PathBuf::from("/workspace/a/b")
-        );
-        assert_eq!(env.expand_path("rel"), PathBuf::from("/workspace/rel"));
-        assert_eq!(env.expand_path("/abs"), PathBuf::from("/abs"));
-    }
-
-    #[test]
-    fn empty_is_unset_and_prefix_scan_is_ordered() {
-        let env = test_env(&[("A_1", "x"), ("A_2", ""), ("B", "y"), ("A_0", "z")]);
-        assert_eq!(env.var("A_2"), None);
-        let names: Vec<_> = env.vars_with_prefix("A_").map(|(k, _)| k).collect();
-        assert_eq!(names, ["A_0", "A_1", "A_2"]);
-    }
-}
+mod tests;

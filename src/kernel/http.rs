@@ -12,13 +12,17 @@
 
 use std::cell::{OnceCell, RefCell};
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::time::Duration;
 
 use crate::kernel::deadline::Deadline;
 use crate::kernel::env::{Env, vars};
 use crate::kernel::error::{Error, Result};
 use crate::kernel::files;
+use crate::kernel::http_error::describe;
 use crate::kernel::secret::Secret;
+use crate::kernel::trace::Trace;
+use crate::note;
 
 /// Largest response body read; a token answer is a few KiB.
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -37,6 +41,8 @@ pub struct Http {
     /// For plain `http`: no TLS roots loaded.
     plain: OnceCell<reqwest::Client>,
     requests: std::cell::Cell<u32>,
+    /// The call's trace: a retry is a request no caller sees, so it is noted here.
+    trace: Rc<Trace>,
 }
 
 #[derive(Default)]
@@ -137,7 +143,7 @@ impl Response {
 }
 
 impl Http {
-    pub fn new(env: &Env, deadline: Deadline) -> Http {
+    pub fn new(env: &Env, deadline: Deadline, trace: Rc<Trace>) -> Http {
         let timeout = env
             .var(vars::HTTP_TIMEOUT_MS)
             .and_then(|v| v.parse::<u64>().ok())
@@ -165,6 +171,7 @@ impl Http {
             tls: OnceCell::new(),
             plain: OnceCell::new(),
             requests: std::cell::Cell::new(0),
+            trace,
         }
     }
 
@@ -287,6 +294,20 @@ impl Http {
         };
         let remaining = self.deadline.remaining();
         if transient && remaining > Duration::from_millis(1000) {
+            let first = match &first {
+                Ok(r) => format!("answered HTTP {}", r.status),
+                Err(e) => format!("failed: {}", e.error),
+            };
+            note!(
+                self.trace,
+                "retrying {} {} once: the first attempt {first}",
+                match req.method {
+                    Method::Get => "GET",
+                    Method::Post => "POST",
+                    Method::Put => "PUT",
+                },
+                redact_url(&req.url)
+            );
             std::thread::sleep(Duration::from_millis(100));
             return self.send_once(req).map_err(|e| e.error);
         }
@@ -394,42 +415,6 @@ impl SendError {
             transient: false,
             error,
         }
-    }
-}
-
-/// reqwest's error chain, flattened, without the URL's query (which may carry a token).
-fn describe(e: &reqwest::Error, url: &str, timeout: Duration) -> Error {
-    if e.is_timeout() {
-        return Error::new(format!(
-            "request to {url} timed out after {} ms",
-            timeout.as_millis()
-        ))
-        .hint(format!(
-            "raise {} if the server is slow",
-            vars::HTTP_TIMEOUT_MS
-        ));
-    }
-    let mut msg = String::new();
-    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !msg.contains(&text) {
-            if !msg.is_empty() {
-                msg.push_str(": ");
-            }
-            msg.push_str(&text);
-        }
-        source = s.source();
-    }
-    if msg.is_empty() {
-        msg = "request failed".into();
-    }
-    let error = Error::new(format!("request to {url} failed: {msg}"));
-    // reqwest 0.12 gives TLS an IPv6 literal with its brackets through a proxy tunnel
-    // (seanmonstar/reqwest#3094), so such a request cannot succeed yet.
-    match msg.contains("Invalid Server Name") && url.contains("://[") {
-        true => error.hint("https through a proxy fails for IPv6 addresses: add the address, without brackets, to NO_PROXY"),
-        false => error,
     }
 }
 

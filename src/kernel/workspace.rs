@@ -16,6 +16,21 @@ pub fn root(env: &Env) -> Option<PathBuf> {
         .map(|dir| dir.to_path_buf())
 }
 
+/// `env` moved to the workspace root (`explain` and `check-config` look from where Bazel runs
+/// `get`), and a line saying so when that is not where it was.
+pub fn at_root(env: Env) -> (Env, Option<String>) {
+    match root(&env) {
+        Some(dir) if dir != env.cwd() => {
+            let note = format!(
+                "workspace root: {} (Bazel runs the helper there)",
+                dir.display()
+            );
+            (env.with_cwd(dir), Some(note))
+        }
+        _ => (env, None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -123,10 +123,11 @@ impl LookupChain {
     pub fn check_bindings(&self, allowed: &[&str]) -> Result<(), String> {
         match self.0.iter().find(|s| !allowed.contains(&s.binding())) {
             Some(source) => Err(format!(
-                "lookup_chain: binding {:?} of {} is not one of: {}",
+                "lookup_chain: binding {:?} of {} is not one of: {} ({}a binding names the value a source provides)",
                 source.binding(),
                 source.describe(),
-                allowed.join(", ")
+                allowed.join(", "),
+                crate::kernel::suggest::did_you_mean(source.binding(), allowed.iter().copied())
             )),
             None => Ok(()),
         }

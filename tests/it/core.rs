@@ -32,8 +32,8 @@ fn help_version_and_unknown_command() {
     assert!(bazel.run(&["-h"], None).ok().contains("Usage:"));
     let version = bazel.run(&["--version"], None);
     assert_eq!(
-        version.ok().trim(),
-        format!("credential-helper {}", env!("CARGO_PKG_VERSION"))
+        version.ok().lines().next(),
+        Some(format!("credential-helper {}", env!("CARGO_PKG_VERSION")).as_str())
     );
     let unknown = bazel.run(&["store"], None);
     assert_eq!(unknown.status, Some(2));
@@ -338,19 +338,19 @@ fn config_errors_name_file_entry_and_field() {
         (r#"{"urls":[]}"#, "\"urls\" is empty"),
         (
             r#"{"urls":[{"helper":"nope"}]}"#,
-            "urls[0].helper: unknown helper (one of:",
+            "entry 0 (every URL): helper: unknown helper (one of:",
         ),
         (
             r#"{"urls":[{"helper":"null"},{"helper":"null","hots":"x"}]}"#,
-            "urls[1].hots: unknown field",
+            "entry 1 (every URL): hots: unknown field (did you mean `host`?",
         ),
         (
             r#"{"urls":[{"helper":"header","config":{"header_name":"k","lookup_chain":[{"source":"env","nam":"X"}]}}]}"#,
-            "urls[0].config:",
+            "entry 0 (every URL): config:",
         ),
         (
             r#"{"urls":[{"helper":"header","config":{"lookup_chain":[{"source":"env","name":"X"}]}}]}"#,
-            "urls[0].config: set header_name",
+            "entry 0 (every URL): config: set header_name",
         ),
         (
             r#"{"urls":[{"helper":"header","config":{"header_name":"k","lookup_chain":[{"source":"vault","name":"X"}]}}]}"#,

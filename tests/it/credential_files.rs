@@ -616,13 +616,16 @@ fn credential_files_config_errors() {
             r#"[{"format":"rkt"},{"format":"mesos","path":""}]"#,
             "credential_files[1]: \"path\" is empty",
         ),
-        (r#"[{"format":"rkt","dir":"/x"}]"#, "unknown field `dir`"),
+        (
+            r#"[{"format":"rkt","dir":"/x"}]"#,
+            "credential_files: dir: unknown field (expected one of:",
+        ),
     ] {
         let mut bazel = Bazel::new();
         bazel.bad_config(&config(files));
         let err = bazel.get("https://r.example/v2/a/manifests/1").failure();
         assert!(
-            err.contains("urls[0].config") && err.contains(want),
+            err.contains("entry 0 (host \"127.0.0.1\"): config") && err.contains(want),
             "{files}: {err}"
         );
     }

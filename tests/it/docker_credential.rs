@@ -260,8 +260,8 @@ fn bad_input_is_one_line_on_stdout() {
     );
     // Under its own name the binary is still the Bazel helper.
     assert_eq!(
-        bazel.run(&["version"], None).ok().trim(),
-        format!("credential-helper {}", env!("CARGO_PKG_VERSION"))
+        bazel.run(&["version"], None).ok().lines().next(),
+        Some(format!("credential-helper {}", env!("CARGO_PKG_VERSION")).as_str())
     );
 }
 

@@ -130,7 +130,10 @@ fn launcher_downloads_verifies_caches_and_execs() {
         "{second}"
     );
     let version = bazel.run_program(&launcher, &["--version"], None);
-    assert_eq!(version.ok(), format!("credential-helper {VERSION}\n"));
+    assert_eq!(
+        version.ok().lines().next(),
+        Some(format!("credential-helper {VERSION}").as_str())
+    );
     assert_eq!(server.count(), 1, "later runs must not download");
 }
 

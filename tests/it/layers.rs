@@ -18,6 +18,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "plan",
             "registry_host",
             "cli",
+            "check",
             "docker_credential",
             "launcher",
             "setup",

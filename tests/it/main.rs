@@ -17,6 +17,8 @@ mod cache;
 #[cfg(unix)]
 mod cache_trust;
 #[cfg(unix)]
+mod check_config;
+#[cfg(unix)]
 mod core;
 #[cfg(unix)]
 mod credential_files;
@@ -42,9 +44,13 @@ mod keychains;
 mod launcher;
 mod layers;
 #[cfg(unix)]
+mod messages;
+#[cfg(unix)]
 mod oci;
 #[cfg(unix)]
 mod platform;
+#[cfg(unix)]
+mod requirements;
 #[cfg(unix)]
 mod setup;
 #[cfg(unix)]

@@ -776,7 +776,10 @@ fn oci_config_errors() {
             "binding \"pasword\"",
         ),
         (r#"{"allowed_realm_hosts":["a{b"]}"#, "allowed_realm_hosts"),
-        (r#"{"parse_docker":true}"#, "unknown field `parse_docker`"),
+        (
+            r#"{"parse_docker":true}"#,
+            "parse_docker: unknown field (expected one of:",
+        ),
     ] {
         let mut bazel = Bazel::new();
         bazel.bad_config(&format!(
@@ -784,7 +787,7 @@ fn oci_config_errors() {
         ));
         let err = bazel.get("https://r.example/v2/a/manifests/1").failure();
         assert!(
-            err.contains("urls[0].config") && err.contains(want),
+            err.contains("entry 0 (every URL): config") && err.contains(want),
             "{config}: {err}"
         );
     }

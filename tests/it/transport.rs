@@ -400,7 +400,7 @@ fn errors_never_quote_proxy_urls_server_codes_or_config_values() {
             r#"{{"urls":[{{"helper":"oci","config":{config}}}]}}"#
         ));
         let err = bazel.get("https://r.example/v2/a/manifests/1").failure();
-        assert!(err.contains("urls[0].config: "), "{err}");
+        assert!(err.contains("entry 0 (every URL): config: "), "{err}");
         assert!(
             err.contains("invalid type") || err.contains("unknown variant"),
             "{err}"

@@ -97,10 +97,10 @@ fn check_config_lists_every_problem() {
     let out = bazel.run(&["check-config"], None);
     assert_eq!(out.status, Some(1), "{out}");
     for want in [
-        "unknown top-level field \"extra\"",
-        "urls[0].helper: unknown helper (one of:",
-        "urls[1].hots: unknown field",
-        "urls[2].config: set header_name",
+        "extra: unknown field (expected one of: urls, defaults, $schema)",
+        "entry 0 (every URL): helper: unknown helper (one of:",
+        "entry 1 (every URL): hots: unknown field (did you mean `host`?",
+        "entry 2 (every URL): config: set header_name",
         "4 problem(s) found",
     ] {
         assert!(out.stdout.contains(want), "missing {want:?}\n{out}");

@@ -116,7 +116,7 @@ fn remoteapis_examples_from_tweags_docs() {
     assert!(
         check
             .stdout
-            .contains("urls[0].config: lookup_chain[2]: the \"google\" source of tweag/credential-helper has no equivalent here"),
+            .contains("): config: lookup_chain[2]: the \"google\" source of tweag/credential-helper has no equivalent here"),
         "{check}"
     );
     assert!(check.stdout.contains("1 problem(s) found"), "{check}");
@@ -159,13 +159,13 @@ fn remoteapis_defaults_follow_tweag() {
     assert!(
         check
             .stdout
-            .contains("urls[0].config: header_name: missing"),
+            .contains("entry 0 (host \"a.acme.com\"): config: header_name: missing"),
         "{check}"
     );
     assert!(
         check
             .stdout
-            .contains("urls[1].config: auth_method: must be \"header\" or \"basic_auth\""),
+            .contains("entry 1 (host \"b.acme.com\"): config: auth_method: must be \"header\" or \"basic_auth\""),
         "{check}"
     );
 }

@@ -178,7 +178,10 @@ pub(super) fn config_file(ctx: &Context) -> Result<(DockerConfig, PathBuf), Outc
     match read_json::<DockerConfig>(&path) {
         Ok(Some(c)) => Ok((c, path)),
         Ok(None) => Err(Outcome::Missing(format!("no docker config at {shown}"))),
-        Err(e) => Err(Outcome::Failed(e)),
+        Err(e) => Err(Outcome::Failed(e.hint(format!(
+            "fix or remove it (`docker login` rewrites it), or set {} to a directory with a good one",
+            vars::DOCKER_CONFIG
+        )))),
     }
 }
 

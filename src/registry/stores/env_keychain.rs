@@ -22,7 +22,7 @@ use crate::registry::{Credential, Sourced};
 /// Our prefix first, then imgpkg's.
 pub const PREFIXES: [&str; 2] = [vars::REGISTRY_PREFIX, vars::IMGPKG_REGISTRY_PREFIX];
 /// Longest names first so `IDENTITY_TOKEN` is not read as a suffix of something shorter.
-const FIELDS: [&str; 5] = [
+pub(super) const FIELDS: [&str; 5] = [
     "IDENTITY_TOKEN",
     "REGISTRY_TOKEN",
     "HOSTNAME",
@@ -38,7 +38,7 @@ struct Group {
 }
 
 /// Splits `HOSTNAME_1` into (`HOSTNAME`, `1`); `None` when not one of ours.
-fn field_and_suffix(rest: &str) -> Option<(&'static str, &str)> {
+pub(super) fn field_and_suffix(rest: &str) -> Option<(&'static str, &str)> {
     FIELDS.iter().find_map(|field| {
         let after = rest.strip_prefix(field)?;
         if after.is_empty() {

@@ -9,6 +9,7 @@ pub mod docker_config;
 pub mod docker_env;
 pub mod docker_locate;
 pub mod env_keychain;
+pub mod env_keychain_check;
 pub mod kubernetes;
 pub mod mesos;
 pub mod rkt;

@@ -8,6 +8,7 @@ pub mod http_server;
 pub mod registry;
 pub mod schema;
 pub mod sigv4;
+pub mod tools;
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;

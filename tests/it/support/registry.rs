@@ -591,7 +591,7 @@ impl Registry {
             let config = dir.path().join("config.yml");
             std::fs::write(&config, config_yaml(dir.path(), &host, &tls, &auth_yaml)).unwrap();
             let log_file = File::create(&log).unwrap();
-            let mut child = Command::new("docker-registry")
+            let mut child = Command::new(super::tools::require("docker-registry"))
                 .arg("serve")
                 .arg(&config)
                 // It reads every REGISTRY_* variable as a config override.
@@ -600,7 +600,7 @@ impl Registry {
                 .stdout(log_file.try_clone().unwrap())
                 .stderr(log_file)
                 .spawn()
-                .expect("run docker-registry (apt-get install docker-registry)");
+                .expect("run docker-registry");
             match wait_ready(&mut child, &host, &base_url, &client, &log) {
                 Ok(()) => {
                     return Registry {
@@ -968,11 +968,11 @@ fn write_tls_files(dir: &Path) -> TlsFiles {
 
 /// One bcrypt htpasswd line (the registry accepts nothing else).
 fn bcrypt_htpasswd(user: &str, password: &str) -> Vec<u8> {
-    let output = Command::new("htpasswd")
+    let output = Command::new(super::tools::require("htpasswd"))
         .args(["-Bbn", user, password])
         .env_clear()
         .output()
-        .expect("run htpasswd (apt-get install apache2-utils)");
+        .expect("run htpasswd");
     assert!(output.status.success(), "htpasswd failed: {output:?}");
     output.stdout
 }
