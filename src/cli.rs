@@ -11,9 +11,11 @@ use crate::kernel::context::Context;
 use crate::kernel::deadline::Deadline;
 use crate::kernel::env::{Env, vars};
 use crate::kernel::error::{Error, Result};
+use crate::kernel::login_store::LoginStore;
 use crate::kernel::protocol::{Request, Response};
 use crate::kernel::trace::Trace;
 use crate::launcher;
+use crate::login;
 use crate::note;
 use crate::plan::{self, Action};
 
@@ -28,6 +30,9 @@ Usage:
                                    validate a config file, listing every problem
   credential-helper defaults       print the built-in defaults (JSON, a config of their own)
   credential-helper cache-clear    remove the token cache's files
+  credential-helper login <host> [--username <u>] [--password-stdin] [--store keychain|file]
+                                   save a secret for a host (prompted for, or read from stdin)
+  credential-helper logout <host>  remove what `login` saved for a host
 ";
 
 const USAGE_END: &str = "  credential-helper --help         show this help
@@ -134,6 +139,20 @@ pub fn main(
                 Err(e) => report(stderr, &e),
             }
         }
+        Some("login") => match login::parse_login(rest) {
+            Err(usage) => usage_error(stderr, &usage),
+            Ok(request) => match login::login(&env, &request, stdin) {
+                Ok(line) => done(stderr, &line),
+                Err(e) => report(stderr, &e),
+            },
+        },
+        Some("logout") => match rest {
+            [host] => match login::logout(&env, deadline, host) {
+                Ok(line) => done(stderr, &line),
+                Err(e) => report(stderr, &e),
+            },
+            _ => usage_error(stderr, "`logout` takes one host"),
+        },
         Some("launcher") => match launcher::parse(rest) {
             Err(usage) => usage_error(stderr, &usage),
             Ok(request) => match launcher::render(&env, &request) {
@@ -154,6 +173,12 @@ fn usage_error(stderr: &mut dyn Write, what: &str) -> i32 {
         "credential-helper: {what} (run `credential-helper --help` for usage)"
     );
     2
+}
+
+/// A command's one line of success on stderr (stdout stays for answers).
+fn done(stderr: &mut dyn Write, line: &str) -> i32 {
+    let _ = writeln!(stderr, "credential-helper: {line}");
+    0
 }
 
 fn report(stderr: &mut dyn Write, e: &Error) -> i32 {
@@ -178,7 +203,13 @@ pub fn answer(ctx: &Context, url: &url::Url, raw_path: &str) -> Result<Response>
     let config = Config::load(&ctx.env)?;
     note!(ctx.trace, "config: {}", config.describe());
     let guessed = helpers::oci::Config::default();
-    let plan = plan::plan(url, raw_path, &config, &guessed, &ctx.env)?;
+    // Read only for a URL no entry matches. A store that cannot be read counts as saved, so
+    // the login helper reports why rather than the request going out bare.
+    let logins = |host: &str| match LoginStore::from_env(&ctx.env).and_then(|s| s.entry(host)) {
+        Ok(entry) => entry.is_some(),
+        Err(_) => true,
+    };
+    let plan = plan::plan(url, raw_path, &config, &guessed, &ctx.env, &logins)?;
     match plan.entry {
         Some(entry) => note!(ctx.trace, "matched {}", entry.describe()),
         None => note!(ctx.trace, "no entry matched"),
@@ -190,6 +221,7 @@ pub fn answer(ctx: &Context, url: &url::Url, raw_path: &str) -> Result<Response>
         }
         Action::Run(helper) => helpers::run(ctx, helper, url),
         Action::Oci(p) => helpers::oci::run(ctx, &p),
+        Action::Login(host) => helpers::login::run(ctx, &host),
     };
     note!(
         ctx.trace,

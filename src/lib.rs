@@ -6,8 +6,8 @@
 //! - [`cloud`]: AWS, Google, Azure and GitHub identities.
 //! - [`registry`]: container-registry knowledge, its credential stores and keychains.
 //! - [`helpers`]: what to answer for each kind of URL.
-//! - [`config`], [`plan`], [`cli`], [`launcher`]: reading the config, choosing a helper, the
-//!   commands, the launcher files printed for a release.
+//! - [`config`], [`plan`], [`cli`], [`launcher`], [`login`]: reading the config, choosing a
+//!   helper, the commands, the launcher files printed for a release, `login` and `logout`.
 
 mod cli;
 mod cloud;
@@ -15,6 +15,7 @@ mod config;
 mod helpers;
 mod kernel;
 mod launcher;
+mod login;
 mod lookup;
 mod plan;
 mod registry;

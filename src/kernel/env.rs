@@ -25,6 +25,15 @@ pub mod vars {
     pub const CACHE_DIR: &str = "CREDENTIAL_HELPER_CACHE_DIR";
     /// `off` disables the token cache.
     pub const CACHE: &str = "CREDENTIAL_HELPER_CACHE";
+    /// Where `login` keeps secrets and `get` looks for them: `keychain` (the default: the OS
+    /// keychain, with the host and username in the login store's `credentials.json`) or `file`
+    /// (the secrets themselves in that 0600 file; the keychain is never touched, for CI and
+    /// machines without one).
+    pub const STORE: &str = "CREDENTIAL_HELPER_STORE";
+    /// Linux: the D-Bus session bus the Secret Service keyring is reached on (read by the D-Bus
+    /// library; default `$XDG_RUNTIME_DIR/bus`).
+    #[allow(dead_code)]
+    pub const DBUS_SESSION_BUS_ADDRESS: &str = "DBUS_SESSION_BUS_ADDRESS";
     /// Total timeout of one HTTP request in milliseconds (default 5000).
     pub const HTTP_TIMEOUT_MS: &str = "CREDENTIAL_HELPER_HTTP_TIMEOUT_MS";
 
@@ -38,8 +47,9 @@ pub mod vars {
     /// Holds `containers/auth.json` (podman's default location on Linux; unset, it is
     /// `/run/containers/<uid>/auth.json`).
     pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
-    /// Holds `containers/auth.json` and `gh/hosts.yml` (default `~/.config`; read on Windows
-    /// too, where gh's default is `%AppData%\GitHub CLI`).
+    /// Holds `containers/auth.json`, `gh/hosts.yml` and (not on Windows) the login store's
+    /// `credential-helper/credentials.json` (default `~/.config`; read on Windows too for the
+    /// first two, where gh's default is `%AppData%\GitHub CLI`).
     pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
     /// Holds the token cache (default `~/.cache`; not read on Windows).
     pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
@@ -48,7 +58,7 @@ pub mod vars {
     /// The home directory on Windows when `HOME` is unset.
     pub const USERPROFILE: &str = "USERPROFILE";
     /// Windows: the roaming per-user application data directory; holds gh's `GitHub CLI` and
-    /// gcloud's `gcloud` config directories.
+    /// gcloud's `gcloud` config directories, and the login store (`credential-helper`).
     pub const APPDATA: &str = "APPDATA";
     /// Windows: the local per-user application data directory; holds the token cache.
     pub const LOCALAPPDATA: &str = "LOCALAPPDATA";
@@ -57,7 +67,7 @@ pub mod vars {
     pub const SYSTEM_ROOT: &str = "SystemRoot";
     /// The netrc file read by the `netrc` helper (default `~/.netrc`).
     pub const NETRC: &str = "NETRC";
-    /// Searched for `docker-credential-<name>`, `gcloud`, `az`, `gh` and the keyring tools.
+    /// Searched for `docker-credential-<name>`, `gcloud`, `az` and `gh`.
     pub const PATH: &str = "PATH";
     /// Windows: the extensions tried for a program found on `PATH`, in order (default
     /// `.COM;.EXE;.BAT;.CMD`), so `docker-credential-desktop` is
@@ -305,6 +315,11 @@ impl Env {
     pub fn gcloud_config_dir(&self) -> Option<PathBuf> {
         let explicit = self.var(vars::CLOUDSDK_CONFIG).map(|d| self.expand_path(d));
         platform::gcloud_config_dir(self.platform, &self.homes(), explicit)
+    }
+
+    /// The login store's directory ([`platform::login_store_dir`]).
+    pub fn login_store_dir(&self) -> Option<PathBuf> {
+        platform::login_store_dir(self.platform, &self.homes())
     }
 
     fn homes(&self) -> platform::Homes<'_> {

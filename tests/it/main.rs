@@ -39,6 +39,8 @@ mod keychains;
 mod launcher;
 mod layers;
 #[cfg(unix)]
+mod login;
+#[cfg(unix)]
 mod oci;
 #[cfg(unix)]
 mod platform;
