@@ -361,3 +361,55 @@ fn a_keychain_that_does_not_answer_fails_the_get_in_time() {
     );
     assert!(err.contains("did not answer in time"), "{err}");
 }
+
+#[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "runs util-linux's script(1) for a terminal"
+)]
+fn login_prompts_on_a_terminal_without_echo() {
+    use std::io::{Read, Write};
+    use std::process::{Command, Stdio};
+    let mut bazel = Bazel::new();
+    bazel.env("CREDENTIAL_HELPER_STORE", "file");
+    let helper = bazel.command(&[]);
+    let line = format!(
+        "{} login h.example -u me",
+        helper.get_program().to_str().unwrap()
+    );
+    let mut terminal = Command::new("script");
+    terminal
+        .args(["-qec", &line, "/dev/null"])
+        .current_dir(bazel.workspace())
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    for (k, v) in helper.get_envs() {
+        terminal.env(k, v.unwrap());
+    }
+    let mut child = terminal.spawn().expect("run script(1)");
+    let mut out = child.stdout.take().unwrap();
+    // Type only once the prompt is up (echo is off from then on).
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    while !String::from_utf8_lossy(&seen).contains("Secret for h.example: ") {
+        assert_eq!(out.read(&mut byte).unwrap(), 1, "no prompt: {seen:?}");
+        seen.push(byte[0]);
+    }
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"typed-secret\r")
+        .unwrap();
+    out.read_to_end(&mut seen).unwrap();
+    assert!(child.wait().unwrap().success());
+    let shown = String::from_utf8_lossy(&seen);
+    assert!(!shown.contains("typed-secret"), "echoed: {shown}");
+    assert!(
+        shown.contains("saved the secret for h.example (username me) in the file"),
+        "{shown}"
+    );
+    let saved = std::fs::read_to_string(store_file(&bazel)).unwrap();
+    assert!(saved.contains("typed-secret"), "{saved}");
+}
