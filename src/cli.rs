@@ -205,8 +205,9 @@ pub fn answer(ctx: &Context, url: &url::Url, raw_path: &str) -> Result<Response>
     let guessed = helpers::oci::Config::default();
     // Read only for a URL no entry matches. A store that cannot be read counts as saved, so
     // the login helper reports why rather than the request going out bare.
-    let logins = |host: &str| match LoginStore::from_env(&ctx.env).and_then(|s| s.entry(host)) {
-        Ok(entry) => entry.is_some(),
+    let logins = |host: &str| match LoginStore::open(&ctx.env) {
+        Ok(Some(store)) => store.entry(host).map_or(true, |e| e.is_some()),
+        Ok(None) => false,
         Err(_) => true,
     };
     let plan = plan::plan(url, raw_path, &config, &guessed, &ctx.env, &logins)?;

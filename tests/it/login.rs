@@ -413,3 +413,17 @@ fn login_prompts_on_a_terminal_without_echo() {
     let saved = std::fs::read_to_string(store_file(&bazel)).unwrap();
     assert!(saved.contains("typed-secret"), "{saved}");
 }
+
+#[test]
+fn without_a_home_there_is_no_login_and_gets_go_on() {
+    let mut bazel = Bazel::new();
+    bazel.env_remove("HOME").env_remove("XDG_CONFIG_HOME");
+    assert!(bazel.get(URI).success().headers.is_empty());
+    let err = bazel
+        .run(
+            &["login", "h.example", "--password-stdin"],
+            Some("x-secret"),
+        )
+        .failure();
+    assert!(err.contains("no directory for the login store"), "{err}");
+}

@@ -67,9 +67,17 @@ pub struct LoginStore {
 }
 
 impl LoginStore {
-    /// The store of this environment; an error for a `CREDENTIAL_HELPER_STORE` of no known
-    /// value, or without any directory for it (no home).
+    /// The store of this environment, for `login` and `logout`: an error for a
+    /// `CREDENTIAL_HELPER_STORE` of no known value, or without any directory for it (no home).
     pub fn from_env(env: &Env) -> Result<LoginStore> {
+        LoginStore::open(env)?.ok_or_else(|| {
+            Error::new("no directory for the login store")
+                .hint("set HOME (or XDG_CONFIG_HOME; APPDATA on Windows)")
+        })
+    }
+
+    /// The store for reading: `None` without a directory for it (no home: nothing was saved).
+    pub fn open(env: &Env) -> Result<Option<LoginStore>> {
         let backend = match env.var(vars::STORE) {
             None if keychain::built_in() => Backend::Keychain,
             None => Backend::File,
@@ -78,11 +86,7 @@ impl LoginStore {
                     .hint("set it to keychain or file, or unset it")
             })?,
         };
-        let dir = env.login_store_dir().ok_or_else(|| {
-            Error::new("no directory for the login store")
-                .hint("set HOME (or XDG_CONFIG_HOME; APPDATA on Windows)")
-        })?;
-        Ok(LoginStore { dir, backend })
+        Ok(env.login_store_dir().map(|dir| LoginStore { dir, backend }))
     }
 
     /// Where new secrets go unless told otherwise.

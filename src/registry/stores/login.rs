@@ -44,8 +44,9 @@ pub fn lookup(ctx: &Context, target: &Target) -> Outcome<Sourced> {
     if !may_carry(target) {
         return Outcome::Missing("not read for plain http".into());
     }
-    let store = match LoginStore::from_env(&ctx.env) {
-        Ok(store) => store,
+    let store = match LoginStore::open(&ctx.env) {
+        Ok(Some(store)) => store,
+        Ok(None) => return Outcome::Missing("no login store (no home directory)".into()),
         Err(e) => return Outcome::Failed(e),
     };
     match store.lookup(ctx.deadline, &target.registry) {
@@ -72,7 +73,7 @@ pub fn locate(ctx: &Context, target: &Target) -> Result<Option<Located>, ()> {
     if !may_carry(target) {
         return Err(());
     }
-    let store = LoginStore::from_env(&ctx.env).map_err(|_| ())?;
+    let store = LoginStore::open(&ctx.env).ok().flatten().ok_or(())?;
     // A broken file is reported by `lookup`.
     let Ok(Some(entry)) = store.entry(&target.registry) else {
         return Err(());
