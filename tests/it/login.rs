@@ -152,8 +152,18 @@ fn file_store_without_any_keychain() {
     );
     assert_eq!(mode(&path), 0o600);
     assert_eq!(mode(path.parent().unwrap()), 0o700);
-    let answer = bazel.get(URI).success();
-    assert_eq!(answer.header("Authorization"), Some("Bearer tok-123"));
+    bazel.env("CREDENTIAL_HELPER_LOG", "debug");
+    let run = bazel.get(URI);
+    assert_eq!(
+        run.success().header("Authorization"),
+        Some("Bearer tok-123")
+    );
+    assert!(run.stderr.contains("login for cache.example.com"), "{run}");
+    assert!(
+        !run.stderr.contains("tok-123"),
+        "the debug log shows the secret\n{run}"
+    );
+    bazel.env_remove("CREDENTIAL_HELPER_LOG");
 
     login(&bazel, &[registry.host(), "-u", "alice"], "alice-pw");
     assert_eq!(pull_status(&bazel, &registry, "team/app"), 200);
