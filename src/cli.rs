@@ -15,6 +15,7 @@ use crate::kernel::error::{Error, Result};
 use crate::kernel::protocol::{Request, Response};
 use crate::kernel::trace::Trace;
 use crate::launcher;
+use crate::login;
 use crate::note;
 use crate::plan::{self, Action};
 use crate::registry_host::{self, Named};
@@ -34,6 +35,9 @@ Usage:
   credential-helper docker-credential <get|store|erase|list|version>
                                    docker's credential-helper protocol (also when this
                                    program is installed as docker-credential-<name>)
+  credential-helper login <host> [--username <u>] [--password-stdin] [--store keychain|file]
+                                   save a secret for a host (prompted for, or read from stdin)
+  credential-helper logout <host>  remove what `login` saved for a host
 ";
 
 const USAGE_END: &str = "  credential-helper --help         show this help
@@ -169,6 +173,20 @@ pub fn main(
                 }
             },
         },
+        Some("login") => match login::parse_login(rest) {
+            Err(usage) => usage_error(stderr, &usage),
+            Ok(request) => match login::login(&env, &request, stdin) {
+                Ok(line) => done(stderr, &line),
+                Err(e) => report(stderr, &e),
+            },
+        },
+        Some("logout") => match rest {
+            [host] => match login::logout(&env, deadline, host) {
+                Ok(line) => done(stderr, &line),
+                Err(e) => report(stderr, &e),
+            },
+            _ => usage_error(stderr, "`logout` takes one host"),
+        },
         Some("launcher") => match launcher::parse(rest) {
             Err(usage) => usage_error(stderr, &usage),
             Ok(request) => match launcher::render(&env, &request) {
@@ -206,6 +224,12 @@ fn usage_error(stderr: &mut dyn Write, what: &str) -> i32 {
     2
 }
 
+/// A command's one line of success on stderr (stdout stays for answers).
+fn done(stderr: &mut dyn Write, line: &str) -> i32 {
+    let _ = writeln!(stderr, "credential-helper: {line}");
+    0
+}
+
 fn report(stderr: &mut dyn Write, e: &Error) -> i32 {
     let _ = writeln!(stderr, "credential-helper: {e}");
     1
@@ -239,7 +263,9 @@ pub fn answer(ctx: &Context, url: &url::Url, raw_path: &str) -> Result<Response>
     let config = Config::load(&ctx.env)?;
     note!(ctx.trace, "config: {}", config.describe());
     let guessed = helpers::oci::Config::default();
-    let plan = plan::plan(url, raw_path, &config, &guessed, &ctx.env)?;
+    // Read only for a URL no entry matches.
+    let logins = |host: &str| plan::has_login(&ctx.env, host);
+    let plan = plan::plan(url, raw_path, &config, &guessed, &ctx.env, &logins)?;
     match plan.entry {
         Some(entry) => note!(ctx.trace, "matched {}", entry.describe()),
         None => note!(ctx.trace, "no entry matched"),
@@ -251,6 +277,7 @@ pub fn answer(ctx: &Context, url: &url::Url, raw_path: &str) -> Result<Response>
         }
         Action::Run(helper) => helpers::run(ctx, helper, url),
         Action::Oci(p) => helpers::oci::run(ctx, &p),
+        Action::Login(host) => helpers::login::run(ctx, &host),
     };
     note!(
         ctx.trace,

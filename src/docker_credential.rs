@@ -7,7 +7,6 @@
 //! does, every failure is one line on stdout and exit 1, and a registry without a credential is
 //! exactly [`NOT_FOUND`], which the clients recognise and move on from.
 
-use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
 use crate::config::Config;
@@ -19,6 +18,7 @@ use crate::kernel::platform::Platform;
 use crate::kernel::protocol::MAX_REQUEST_BYTES;
 use crate::kernel::trace::Trace;
 use crate::note;
+use crate::registry::stores::login_protocol;
 use crate::registry_host::{self, Named};
 
 /// docker-credential-helpers' "not found" text; clients compare the whole of stdout with it.
@@ -92,15 +92,20 @@ fn other(ctx: &Context, name: &str, verb: &str, stdin: impl Read) -> Result<Stri
             "{name} (credential-helper) {}\n",
             env!("CARGO_PKG_VERSION")
         )),
-        "store" => read_all(stdin).and_then(|input| store(ctx, &input).map(|()| String::new())),
-        "erase" => {
-            read_server(stdin).and_then(|server| erase(ctx, &server).map(|()| String::new()))
-        }
-        "list" => list(ctx).map(|all| {
-            let mut line = serde_json::to_string(&all).unwrap_or_else(|_| "{}".into());
-            line.push('\n');
-            line
+        // `store`, `erase` and `list` keep to the login store (`credential-helper login`).
+        "store" => read_all(stdin).and_then(|input| {
+            let input = String::from_utf8(input)
+                .map_err(|_| Error::new("store: stdin is not UTF-8 JSON"))?;
+            login_protocol::store(&ctx.env, ctx.deadline, &input).map(|()| String::new())
         }),
+        "erase" => read_server(stdin).and_then(|server| {
+            login_protocol::erase(&ctx.env, ctx.deadline, &server).map(|()| String::new())
+        }),
+        "list" => {
+            let mut out = Vec::new();
+            login_protocol::list(&ctx.env, &mut out)?;
+            Ok(String::from_utf8_lossy(&out).into_owned())
+        }
         other => Err(Error::new(format!("Unknown credential action `{other}`"))
             .hint(format!("usage: {name} <store|get|erase|list|version>"))),
     }
@@ -150,27 +155,6 @@ fn get(ctx: &Context, server: &str, nested: bool) -> Result<Option<String>> {
         .map_err(|_| Error::new("cannot write the answer as JSON"))?;
     line.push('\n');
     Ok(Some(line))
-}
-
-/// `store`: `{"ServerURL","Username","Secret"}` on stdin, kept in the credential store.
-pub fn store(_ctx: &Context, _input: &[u8]) -> Result<()> {
-    Err(needs_store("store"))
-}
-
-/// `erase`: the server URL on stdin, removed from the credential store.
-pub fn erase(_ctx: &Context, _server: &str) -> Result<()> {
-    Err(needs_store("erase"))
-}
-
-/// `list`: every stored server URL with its username.
-pub fn list(_ctx: &Context) -> Result<BTreeMap<String, String>> {
-    Err(needs_store("list"))
-}
-
-fn needs_store(verb: &str) -> Error {
-    Error::new(format!(
-        "`{verb}` needs the credential store (not in this build yet)"
-    ))
 }
 
 fn read_all(stdin: impl Read) -> Result<Vec<u8>> {

@@ -7,9 +7,10 @@
 //! - [`registry`]: container-registry knowledge, its credential stores and keychains.
 //! - [`helpers`]: what to answer for each kind of URL.
 //! - [`config`], [`plan`], [`registry_host`], [`cli`], [`check`], [`docker_credential`],
-//!   [`launcher`], [`setup`]: reading the config, choosing a helper (for a URL, or for a
-//!   registry named by its host), the commands (`check-config` in its own module), docker's
-//!   credential protocol, the launcher files printed for a release, setting a workspace up.
+//!   [`launcher`], [`setup`], [`login`]: reading the config, choosing a helper (for a URL, or for
+//!   a registry named by its host), the commands (`check-config` in its own module), docker's
+//!   credential protocol, the launcher files printed for a release, setting a workspace up,
+//!   `login` and `logout`.
 
 mod check;
 mod cli;
@@ -19,6 +20,7 @@ mod docker_credential;
 mod helpers;
 mod kernel;
 mod launcher;
+mod login;
 mod lookup;
 mod plan;
 mod registry;

@@ -6,13 +6,14 @@
 use crate::config::Config;
 use crate::helpers::{HelperConfig, oci};
 use crate::kernel::context::Context;
-use crate::kernel::env::{Env, vars};
+use crate::kernel::env::Env;
 use crate::kernel::error::{Error, Result};
 use crate::kernel::protocol::Response;
 use crate::kernel::secret::Secret;
 use crate::kernel::transport::{is_loopback_host, require_secure};
+use crate::plan;
 use crate::registry::reference::Target;
-use crate::registry::stores::env_keychain;
+use crate::registry::stores::login;
 use crate::registry::{Credential, Resolved, Sourced, bearer};
 
 /// A registry as a client named it: its `host[:port]`, and the scheme when one was written.
@@ -98,9 +99,12 @@ pub fn covering<'c>(
         let oci = match config.find(&url, "/v2/").map(|e| &e.helper) {
             Some(HelperConfig::Oci(c)) => c,
             Some(_) => return Ok(None),
-            None if config.builtin_in_force()
-                && (env.var(vars::GUESS_OCI_REGISTRY) == Some("1")
-                    || env_keychain::names_registry(env, &target)?) =>
+            None if plan::unknown_host_is_registry(
+                config,
+                env,
+                &target,
+                login::host_key(&named.authority).is_ok_and(|h| plan::has_login(env, &h)),
+            )? =>
             {
                 guessed
             }

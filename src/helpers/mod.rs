@@ -12,6 +12,7 @@ pub mod gar;
 pub mod gcs;
 pub mod github;
 pub mod header;
+pub mod login;
 pub mod netrc;
 pub mod null;
 pub mod oci;

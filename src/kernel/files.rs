@@ -107,6 +107,25 @@ pub fn guard(options: &mut OpenOptions, links: Links) {
     let _ = (options, links);
 }
 
+/// Size, modification time (and on Unix the inode): what changes when a tool rewrites the
+/// file, for cache identities. `None` when it cannot be inspected.
+pub fn version(path: &Path) -> Option<String> {
+    let meta = std::fs::metadata(path).ok()?;
+    let modified = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    #[cfg(unix)]
+    let inode = {
+        use std::os::unix::fs::MetadataExt;
+        format!("{}:{}", meta.dev(), meta.ino())
+    };
+    #[cfg(not(unix))]
+    let inode = String::new();
+    Some(format!("{}:{}:{inode}", meta.len(), modified.as_nanos()))
+}
+
 /// "x is larger than 16 MiB": the one wording for an oversized file or archive member.
 pub fn too_large(path: &Path, limit: u64) -> Error {
     let size = if limit >= 1 << 20 {

@@ -36,6 +36,9 @@
 //!   tools a Bazel user runs keep theirs, rather than moving caches to `~/Library/Caches`). On
 //!   Windows `%LOCALAPPDATA%` (the per-user, non-roaming directory; `XDG_CACHE_HOME` is not a
 //!   Windows convention and is not read there); without it, no default cache.
+//! - **The login store** ([`login_store_dir`], the helper's own): `XDG_CONFIG_HOME`, else
+//!   `~/.config`, under `credential-helper`, on Linux and macOS (the cache's reasoning); on
+//!   Windows `%APPDATA%\credential-helper`.
 //! - **Config locations** have no common rule, so there is no general "config home": each file
 //!   is where the tool that writes it puts it. gh: [`gh_config_dir`]. gcloud:
 //!   [`gcloud_config_dir`]. containers/image's `auth.json` is under `XDG_CONFIG_HOME` or
@@ -322,6 +325,21 @@ pub fn cache_home(platform: Platform, homes: &Homes) -> Option<PathBuf> {
         .xdg_cache_home
         .map(PathBuf::from)
         .or_else(|| homes.home.map(|h| h.join(".cache")))
+}
+
+/// The login store's directory (`credentials.json`, written by `credential-helper login`):
+/// `$XDG_CONFIG_HOME/credential-helper`, else `~/.config/credential-helper`, on Linux and on
+/// macOS too (beside the cache's XDG location); on Windows `%APPDATA%\credential-helper`, the
+/// per-user roaming settings directory (no XDG variable is read there).
+pub fn login_store_dir(platform: Platform, homes: &Homes) -> Option<PathBuf> {
+    const DIR: &str = "credential-helper";
+    if platform == Platform::Windows {
+        return homes.app_data.map(|d| Path::new(d).join(DIR));
+    }
+    homes
+        .xdg_config_home
+        .map(|d| Path::new(d).join(DIR))
+        .or_else(|| homes.home.map(|h| h.join(".config").join(DIR)))
 }
 
 /// gh's config directory (its `ConfigDir`): `explicit` (`GH_CONFIG_DIR`, expanded), else

@@ -1,5 +1,5 @@
-//! The one runner of child processes (docker-credential-*, gcloud, az, AWS credential_process,
-//! keyring tools).
+//! The one runner of child processes (docker-credential-*, gcloud, az, gh, AWS
+//! credential_process).
 //!
 //! - A child runs in its own process group and is killed as a group, at its limit and, once it
 //!   has exited, whatever it left behind in that group: nothing it starts outlives the call.

@@ -1,8 +1,11 @@
 //! Where a registry credential is looked for, and in which order: written once, here.
 //!
 //! The order is imgpkg's (the environment, then the machine's cloud identity, then files),
-//! with an entry's own explicit sources (its lookup chain and credential files) before the
-//! files other tools wrote (docker's config, podman's auth.json). A broken source is an error
+//! with an entry's own explicit sources (its lookup chain and credential files) before what
+//! `credential-helper login` saved, and that before the files other tools wrote (docker's
+//! config, podman's auth.json): the config names a credential for this entry, a login is this
+//! user's deliberate choice for the host, docker's and podman's files are whatever those tools
+//! last wrote (often for other purposes). A broken source is an error
 //! only if no later source has a credential; a broken environment keychain (a misspelt
 //! variable) always is, since it would otherwise silently pick a different credential.
 
@@ -13,7 +16,7 @@ use crate::lookup::{self, LookupChain};
 use crate::registry::keychains::{self, Keychain};
 use crate::registry::reference::Target;
 use crate::registry::stores::credential_files::{self, CredentialFile};
-use crate::registry::stores::{auth_json, docker_config, docker_locate, env_keychain};
+use crate::registry::stores::{auth_json, docker_config, docker_locate, env_keychain, login};
 use crate::registry::{Credential, Located, Resolved, Sourced};
 
 /// Lookup-chain bindings a registry credential is built from.
@@ -40,6 +43,7 @@ enum Source<'c> {
     Keychain(Keychain),
     LookupChain(&'c LookupChain),
     CredentialFiles(&'c [CredentialFile]),
+    Login,
     DockerConfig,
     PodmanAuth,
 }
@@ -59,6 +63,7 @@ impl<'c> Sources<'c> {
         if !self.credential_files.is_empty() {
             order.push(Source::CredentialFiles(self.credential_files));
         }
+        order.push(Source::Login);
         if self.docker_config {
             order.push(Source::DockerConfig);
         }
@@ -88,6 +93,9 @@ impl<'c> Sources<'c> {
                         "credential_files",
                         credential_files::lookup(ctx, files, target),
                     )
+                    .map(Resolved::Credential),
+                Source::Login => chain
+                    .consider("credential-helper login", login::lookup(ctx, target))
                     .map(Resolved::Credential),
                 Source::DockerConfig => chain
                     .consider("docker config", docker_config::lookup(ctx, target))
@@ -122,6 +130,13 @@ impl<'c> Sources<'c> {
                 Source::CredentialFiles(files) => {
                     if let Outcome::Found(_) = credential_files::lookup(ctx, files, target) {
                         return None;
+                    }
+                }
+                // Its secret in the keychain is asked for by the token cache first; one in
+                // the file is cheap.
+                Source::Login => {
+                    if let Ok(located) = login::locate(ctx, target) {
+                        return located;
                     }
                 }
                 // podman's auth.json has no helpers here, so nothing after docker's is located.

@@ -161,7 +161,7 @@ fn failing_source_is_reported_when_nothing_is_found() {
 }
 
 #[test]
-fn keyring_source_without_the_feature_says_how_to_get_it() {
+fn keyring_source_without_the_feature_says_so() {
     if cfg!(feature = "keyring") {
         return;
     }
@@ -170,11 +170,8 @@ fn keyring_source_without_the_feature_says_how_to_get_it() {
         r#"[{"source":"keyring","service":"my-cache"}]"#,
     ));
     let err = bazel.get(URIS[0]).failure();
-    assert!(
-        err.contains("keyring support is not built into this binary"),
-        "{err}"
-    );
-    assert!(err.contains("--features keyring"), "{err}");
+    assert!(err.contains("not built into this binary"), "{err}");
+    assert!(err.contains("`keyring` feature"), "{err}");
 }
 
 #[test]
@@ -485,41 +482,4 @@ fn schema_accepts_the_example_and_rejects_broken_configs() {
             "schema accepted {bad}"
         );
     }
-}
-
-#[test]
-fn keyring_source_asks_the_platform_tool() {
-    if !cfg!(feature = "keyring") || cfg!(target_os = "macos") {
-        return;
-    }
-    let mut bazel = Bazel::new();
-    // A stand-in for libsecret's secret-tool: records its arguments, knows one item.
-    bazel.script(
-        "secret-tool",
-        &format!(
-            r#"echo "$@" > "{}"
-[ "$1 $2 $3" = "lookup service my-cache" ] || exit 1
-[ "$4 $5" = "account ci" ] && printf 'from-keyring' || exit 1"#,
-            bazel.root().join("args").display()
-        ),
-    );
-    bazel.config(&header_config(
-        r#"[{"source":"keyring","service":"my-cache","account":"ci"},{"source":"env","name":"FALLBACK"}]"#,
-    ));
-    assert_eq!(
-        bazel.get(URIS[0]).success().header("x-api-key"),
-        Some("from-keyring")
-    );
-    let args = std::fs::read_to_string(bazel.root().join("args")).unwrap();
-    assert_eq!(args.trim(), "lookup service my-cache account ci");
-
-    // No such item: the chain moves on.
-    bazel.config(&header_config(
-        r#"[{"source":"keyring","service":"other"},{"source":"env","name":"FALLBACK"}]"#,
-    ));
-    bazel.env("FALLBACK", "from-env");
-    assert_eq!(
-        bazel.get(URIS[0]).success().header("x-api-key"),
-        Some("from-env")
-    );
 }

@@ -1,5 +1,5 @@
 //! The documentation, kept true by tests: the environment reference (docs/environment.md) is
-//! generated from the documented constants of `src/kernel/env.rs`'s `pub mod vars`, and every
+//! generated from the documented constants of `src/kernel/env/vars.rs`'s `pub mod vars`, and every
 //! `CREDENTIAL_HELPER_*` variable the docs mention is one the code knows.
 //!
 //! Regenerate with `CREDENTIAL_HELPER_BLESS=1 cargo test --test it docs`.
@@ -36,7 +36,7 @@ const TWEAG_ONLY: (&str, &[&str]) = (
 );
 
 const BEGIN: &str =
-    "<!-- BEGIN GENERATED from src/kernel/env.rs by tests/it/docs.rs: do not edit by hand -->";
+    "<!-- BEGIN GENERATED from src/kernel/env/vars.rs by tests/it/docs.rs: do not edit by hand -->";
 const END: &str = "<!-- END GENERATED -->";
 
 fn root() -> &'static Path {
@@ -53,10 +53,12 @@ struct Group {
 /// The groups of `pub mod vars`, in source order. A `///` comment documents the constants that
 /// follow it up to a blank line or the next comment; a constant without one is an error.
 fn parse_vars(source: &str) -> Result<Vec<Group>, String> {
+    // The whole file is the module; skip its `//!` header.
     let start = source
         .lines()
-        .position(|l| l.trim_start().starts_with("pub mod vars"))
-        .ok_or("no `pub mod vars` in src/kernel/env.rs")?;
+        .position(|l| !l.starts_with("//!") && !l.trim().is_empty())
+        .ok_or("src/kernel/env/vars.rs is empty")?
+        .saturating_sub(1);
     let mut groups: Vec<Group> = Vec::new();
     let mut doc: Vec<String> = Vec::new();
     // Whether the last item was a constant, so an undocumented one joins its group.
@@ -136,7 +138,7 @@ fn render(groups: &[Group]) -> String {
 }
 
 fn env_rs() -> String {
-    std::fs::read_to_string(root().join("src/kernel/env.rs")).unwrap()
+    std::fs::read_to_string(root().join("src/kernel/env/vars.rs")).unwrap()
 }
 
 /// `text` with the generated section replaced by `table`.
@@ -152,7 +154,7 @@ fn regenerate(text: &str, table: &str) -> Result<String, String> {
 
 #[test]
 fn environment_reference_is_generated_from_env_rs() {
-    let groups = parse_vars(&env_rs()).unwrap_or_else(|e| panic!("src/kernel/env.rs: {e}"));
+    let groups = parse_vars(&env_rs()).unwrap_or_else(|e| panic!("src/kernel/env/vars.rs: {e}"));
     let path = root().join("docs/environment.md");
     let text = std::fs::read_to_string(&path).unwrap();
     let want = regenerate(&text, &render(&groups)).unwrap_or_else(|e| panic!("{e}"));
@@ -270,7 +272,7 @@ fn docs_name_only_variables_the_code_reads() {
     stale.dedup();
     assert!(
         stale.is_empty(),
-        "the docs name variables that are not constants in src/kernel/env.rs `vars` (renamed or removed?):\n  {}",
+        "the docs name variables that are not constants in src/kernel/env/vars.rs `vars` (renamed or removed?):\n  {}",
         stale.join("\n  ")
     );
 }

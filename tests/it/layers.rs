@@ -22,6 +22,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "docker_credential",
             "launcher",
             "setup",
+            "login",
             "lib",
             "main",
         ],

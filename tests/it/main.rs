@@ -44,6 +44,8 @@ mod keychains;
 mod launcher;
 mod layers;
 #[cfg(unix)]
+mod login;
+#[cfg(unix)]
 mod messages;
 #[cfg(unix)]
 mod oci;

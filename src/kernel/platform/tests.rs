@@ -312,10 +312,11 @@ fn cache_and_config_locations() {
     // Through the environment, which reads the variables (in any case on Windows) and
     // expands `GH_CONFIG_DIR` and `CLOUDSDK_CONFIG`.
     type Rule = fn(&Env) -> Option<PathBuf>;
-    let rules: [(&str, Rule); 3] = [
+    let rules: [(&str, Rule); 4] = [
         ("cache", Env::cache_home),
         ("gh", Env::gh_config_dir),
         ("gcloud", Env::gcloud_config_dir),
+        ("login store", Env::login_store_dir),
     ];
     let home = ("HOME", "/h");
     let xdg = [
@@ -334,7 +335,7 @@ fn cache_and_config_locations() {
     let no_own: Vec<_> = [&[home][..], &xdg, &appdata].concat();
     let no_xdg: Vec<_> = [&[home][..], &appdata].concat();
     // (environment, then per rule: on Linux and macOS, on Windows; "" is none)
-    type Row<'a> = (&'a [(&'a str, &'a str)], [[&'a str; 2]; 3]);
+    type Row<'a> = (&'a [(&'a str, &'a str)], [[&'a str; 2]; 4]);
     let table: &[Row] = &[
         (
             &all,
@@ -342,6 +343,10 @@ fn cache_and_config_locations() {
                 ["/xdg/cache", "C:/U/AppData/Local"],
                 ["/h/gh-dir", "/h/gh-dir"],
                 ["/workspace/gcloud", "/workspace/gcloud"],
+                [
+                    "/xdg/config/credential-helper",
+                    "C:/U/AppData/Roaming/credential-helper",
+                ],
             ],
         ),
         (
@@ -350,6 +355,10 @@ fn cache_and_config_locations() {
                 ["/xdg/cache", "C:/U/AppData/Local"],
                 ["/xdg/config/gh", "/xdg/config/gh"],
                 ["/h/.config/gcloud", "C:/U/AppData/Roaming/gcloud"],
+                [
+                    "/xdg/config/credential-helper",
+                    "C:/U/AppData/Roaming/credential-helper",
+                ],
             ],
         ),
         (
@@ -358,6 +367,10 @@ fn cache_and_config_locations() {
                 ["/h/.cache", "C:/U/AppData/Local"],
                 ["/h/.config/gh", "C:/U/AppData/Roaming/GitHub CLI"],
                 ["/h/.config/gcloud", "C:/U/AppData/Roaming/gcloud"],
+                [
+                    "/h/.config/credential-helper",
+                    "C:/U/AppData/Roaming/credential-helper",
+                ],
             ],
         ),
         (
@@ -366,9 +379,10 @@ fn cache_and_config_locations() {
                 ["/h/.cache", ""],
                 ["/h/.config/gh", "/h/.config/gh"],
                 ["/h/.config/gcloud", ""],
+                ["/h/.config/credential-helper", ""],
             ],
         ),
-        (&[], [["", ""], ["", ""], ["", ""]]),
+        (&[], [["", ""], ["", ""], ["", ""], ["", ""]]),
     ];
     for (vars, wants) in table {
         for ((name, rule), [unix, windows]) in rules.iter().zip(wants) {

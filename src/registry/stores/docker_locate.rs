@@ -2,8 +2,6 @@
 //! a helper costs a process (0.3 s for Docker Desktop's, 0.75 s for gcloud's), so the token
 //! cache is asked by this identity first (`registry::warm`).
 
-use std::path::Path;
-
 use super::docker_config::{config_file, helper_for, helper_source, server_url};
 use super::{credential_helper, docker_env};
 use crate::kernel::context::Context;
@@ -25,7 +23,7 @@ pub fn locate(ctx: &Context, target: &Target) -> Option<Located> {
     let name = format!("docker config {}", path.display());
     // The file's version: any edit (a `docker login` rewrites it) is a new identity, so the
     // helper runs again.
-    let version = file_version(&path)?;
+    let version = crate::kernel::files::version(&path)?;
     Some(Located {
         source: helper_source(&name, field, helper),
         identity: [
@@ -39,23 +37,4 @@ pub fn locate(ctx: &Context, target: &Target) -> Option<Located> {
         ]
         .join("\0"),
     })
-}
-
-/// Size, modification time (and on Unix the inode): what changes when a tool rewrites the
-/// file.
-fn file_version(path: &Path) -> Option<String> {
-    let meta = std::fs::metadata(path).ok()?;
-    let modified = meta
-        .modified()
-        .ok()?
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?;
-    #[cfg(unix)]
-    let inode = {
-        use std::os::unix::fs::MetadataExt;
-        format!("{}:{}", meta.dev(), meta.ino())
-    };
-    #[cfg(not(unix))]
-    let inode = String::new();
-    Some(format!("{}:{}:{inode}", meta.len(), modified.as_nanos()))
 }

@@ -7,6 +7,7 @@
 pub mod http_server;
 pub mod registry;
 pub mod schema;
+pub mod secret_service;
 pub mod sigv4;
 pub mod tools;
 
