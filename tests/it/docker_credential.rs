@@ -2,7 +2,7 @@
 //! requests, and the oci option `actions` (the scope of exchanged tokens), through the binary;
 //! and skopeo, a real client of the protocol, pulling from Debian's real registry.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::support::http_server::{Response, TestServer, fake_registry, value};
@@ -385,7 +385,7 @@ fn skopeo_inspect(bazel: &mut Bazel, registry: &Registry, name: &str) -> Answer 
     bazel.env("REGISTRY_AUTH_FILE", &auth);
     let image = format!("docker://{}/team/app:v1", registry.host());
     bazel.run_program(
-        Path::new("/usr/bin/skopeo"),
+        &crate::support::tools::require("skopeo"),
         &["inspect", "--tls-verify=false", "--raw", &image],
         None,
     )

@@ -7,6 +7,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::tools;
+
 pub struct SecretService {
     _dir: tempfile::TempDir,
     bus: Child,
@@ -25,7 +27,7 @@ impl SecretService {
             std::fs::create_dir_all(root.join(sub)).unwrap();
         }
         let socket = root.join("bus");
-        let mut bus = Command::new("dbus-daemon")
+        let mut bus = Command::new(tools::require("dbus-daemon"))
             .args(["--session", "--nofork", "--nosyslog", "--print-address=1"])
             .arg(format!("--address=unix:path={}", socket.display()))
             .env_clear()
@@ -43,7 +45,7 @@ impl SecretService {
             address.starts_with("unix:"),
             "dbus-daemon printed {address:?}"
         );
-        let mut keyring = Command::new("gnome-keyring-daemon")
+        let mut keyring = Command::new(tools::require("gnome-keyring-daemon"))
             .args(["--foreground", "--unlock", "--components=secrets"])
             .env_clear()
             .env("DBUS_SESSION_BUS_ADDRESS", &address)
@@ -77,7 +79,7 @@ impl SecretService {
     fn wait_until_served(&self) {
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(10) {
-            let out = Command::new("dbus-send")
+            let out = Command::new(tools::require("dbus-send"))
                 .env_clear()
                 .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
                 .args([

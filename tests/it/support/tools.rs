@@ -1,4 +1,5 @@
-//! The programs the tests run besides the helper (a real registry server, htpasswd), found on
+//! The programs the tests run besides the helper (a real registry server, htpasswd, skopeo, a
+//! Secret Service on its own D-Bus), found on
 //! the `PATH` the test process inherited, before any test clears the environment of a child.
 //!
 //! A missing tool fails the first test that needs it with one line naming what to install,
@@ -35,6 +36,26 @@ const TOOLS: &[Tool] = &[
         also: &[],
         install: "Debian/Ubuntu/Alpine: apt-get install apache2-utils (apk add apache2-utils); \
                   Fedora: dnf install httpd-tools; Homebrew: brew install httpd",
+    },
+    Tool {
+        name: "skopeo",
+        also: &[],
+        install: "Debian/Ubuntu: apt-get install skopeo; Fedora: dnf install skopeo; Homebrew: brew install skopeo",
+    },
+    Tool {
+        name: "dbus-daemon",
+        also: &[],
+        install: "Debian/Ubuntu: apt-get install dbus-daemon; Fedora: dnf install dbus-daemon",
+    },
+    Tool {
+        name: "dbus-send",
+        also: &[],
+        install: "Debian/Ubuntu: apt-get install dbus-bin; Fedora: dnf install dbus-tools",
+    },
+    Tool {
+        name: "gnome-keyring-daemon",
+        also: &[],
+        install: "Debian/Ubuntu: apt-get install gnome-keyring; Fedora: dnf install gnome-keyring",
     },
 ];
 
