@@ -1,14 +1,15 @@
 //! The HTTP client, built on first use only.
 //!
-//! Building a client loads the system TLS roots (3.5-5 ms, most of it reading the system's
-//! certificate directory) and a runtime; most `get`s need no network at all, so nothing here
-//! happens until a helper actually sends a request. Plain `http` (loopback registries, the
-//! cloud metadata services) gets its own client without TLS roots.
+//! Building a client starts a runtime, and for https sets up TLS ([`tls`]: on Linux reading one
+//! CA bundle); most `get`s need no network at all, so nothing here happens until a helper
+//! actually sends a request. Plain `http` (loopback registries, the cloud metadata services)
+//! gets its own client without TLS roots. Names are resolved by [`SystemResolver`], never by
+//! the C library.
 //!
-//! Every request has connect and total timeouts cut to the call's deadline (which also bounds
-//! name resolution: reqwest's timeouts cover the resolver, and the runtime is shut down without
-//! waiting for a resolver thread still blocked in `getaddrinfo`), follows no redirects (a redirect could carry credentials to another host),
-//! reads at most [`MAX_BODY`] bytes, and is retried at most once on a transient failure.
+//! Every request has connect and total timeouts cut to the call's deadline (which also bound
+//! name resolution, done on the same runtime), follows no redirects (a redirect could carry
+//! credentials to another host), reads at most [`MAX_BODY`] bytes, and is retried at most once
+//! on a transient failure.
 
 use std::cell::{OnceCell, RefCell};
 use std::path::PathBuf;
@@ -17,8 +18,11 @@ use std::time::Duration;
 use crate::kernel::deadline::Deadline;
 use crate::kernel::env::{Env, vars};
 use crate::kernel::error::{Error, Result};
-use crate::kernel::files;
+use crate::kernel::platform::Platform;
+use crate::kernel::resolve::SystemResolver;
 use crate::kernel::secret::Secret;
+use crate::kernel::tls;
+use crate::kernel::tls_roots;
 
 /// Largest response body read; a token answer is a few KiB.
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -30,13 +34,22 @@ pub struct Http {
     timeout: Duration,
     deadline: Deadline,
     proxies: Proxies,
+    roots: RootsFrom,
     ca_certs: RefCell<Vec<PathBuf>>,
+    resolver: SystemResolver,
     runtime: OnceCell<tokio::runtime::Runtime>,
     /// For `https` (and anything through an `https://` proxy): with the TLS roots.
     tls: OnceCell<reqwest::Client>,
     /// For plain `http`: no TLS roots loaded.
     plain: OnceCell<reqwest::Client>,
     requests: std::cell::Cell<u32>,
+}
+
+/// What [`tls_roots::roots`] decides from, kept until a TLS client is built.
+struct RootsFrom {
+    platform: Platform,
+    cert_file: Option<String>,
+    cert_dir: Option<String>,
 }
 
 #[derive(Default)]
@@ -160,7 +173,13 @@ impl Http {
                 http: pick("HTTP_PROXY", "http_proxy"),
                 no_proxy: pick("NO_PROXY", "no_proxy"),
             },
+            roots: RootsFrom {
+                platform: env.platform(),
+                cert_file: env.var(vars::SSL_CERT_FILE).map(str::to_string),
+                cert_dir: env.var(vars::SSL_CERT_DIR).map(str::to_string),
+            },
             ca_certs: RefCell::new(ca_certs),
+            resolver: SystemResolver::default(),
             runtime: OnceCell::new(),
             tls: OnceCell::new(),
             plain: OnceCell::new(),
@@ -178,7 +197,7 @@ impl Http {
         self.runtime.get().is_some()
     }
 
-    /// Whether the system TLS roots were loaded.
+    /// Whether a TLS client was built (on Linux: the system TLS roots were loaded).
     pub fn tls_roots_loaded(&self) -> bool {
         self.tls.get().is_some()
     }
@@ -219,32 +238,17 @@ impl Http {
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(CONNECT_TIMEOUT)
             .user_agent(concat!("credential-helper/", env!("CARGO_PKG_VERSION")))
+            .dns_resolver(std::sync::Arc::new(self.resolver.clone()))
             .no_proxy();
-        if !tls {
-            builder = builder.tls_built_in_root_certs(false);
-        }
-        let ca_certs = if tls {
-            self.ca_certs.borrow().clone()
-        } else {
-            Vec::new()
-        };
-        for path in ca_certs.iter() {
-            let pem = files::read_required(path, "CA certificate")?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                Error::new(format!(
-                    "invalid PEM CA certificate {}: {e}",
-                    path.display()
-                ))
-            })?;
-            if certs.is_empty() {
-                return Err(Error::new(format!(
-                    "no certificate in CA file {}",
-                    path.display()
-                )));
-            }
-            for cert in certs {
-                builder = builder.add_root_certificate(cert);
-            }
+        if tls {
+            let from = &self.roots;
+            let roots = tls_roots::roots(
+                from.platform,
+                from.cert_file.as_deref(),
+                from.cert_dir.as_deref(),
+            );
+            let config = tls::client_config(roots, &self.ca_certs.borrow(), &self.deadline)?;
+            builder = builder.use_preconfigured_tls(config);
         }
         let no_proxy =
             reqwest::NoProxy::from_string(self.proxies.no_proxy.as_deref().unwrap_or(""));

@@ -1,0 +1,104 @@
+//! The TLS configuration of https requests: who verifies a server's certificate chain, and
+//! against which roots ([`tls_roots`]), plus the extra CA bundles a user trusts
+//! (`CREDENTIAL_HELPER_CA_CERT`, an oci entry's `ca_cert_path`), which count with either
+//! verifier.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rustls::ClientConfig;
+use rustls::crypto::CryptoProvider;
+use rustls_pki_types::CertificateDer;
+
+use crate::kernel::deadline::Deadline;
+use crate::kernel::env::vars;
+use crate::kernel::error::{Error, Result};
+use crate::kernel::files;
+use crate::kernel::tls_roots::{self, Roots};
+
+/// A client configuration trusting `roots` ([`tls_roots::roots`]) and the PEM bundles `extra`.
+pub fn client_config(roots: Roots, extra: &[PathBuf], deadline: &Deadline) -> Result<ClientConfig> {
+    let mut extra_certs = Vec::new();
+    for path in extra {
+        let pem = files::read_required(path, "CA certificate")?;
+        let mut certs = Vec::new();
+        tls_roots::parse_pem(path, &pem, &mut certs)?;
+        if certs.is_empty() {
+            return Err(Error::new(format!(
+                "no certificate in CA file {}",
+                path.display()
+            )));
+        }
+        extra_certs.extend(certs.into_iter().map(|c| (c, path)));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    match roots {
+        Roots::Os => os_verified(provider, extra_certs.into_iter().map(|(c, _)| c).collect()),
+        roots => {
+            let loaded = tls_roots::load(&roots, deadline)?;
+            if loaded.certs.is_empty() && extra_certs.is_empty() {
+                return Err(no_roots(&roots));
+            }
+            let mut store = rustls::RootCertStore::empty();
+            // A system bundle may hold a certificate webpki cannot use; the others still count.
+            store.add_parsable_certificates(loaded.certs);
+            for (cert, path) in extra_certs {
+                store.add(cert).map_err(|e| {
+                    Error::new(format!(
+                        "a certificate in CA file {} cannot be a trust root: {e}",
+                        path.display()
+                    ))
+                })?;
+            }
+            Ok(builder(provider)?
+                .with_root_certificates(store)
+                .with_no_client_auth())
+        }
+    }
+}
+
+fn builder(
+    provider: Arc<CryptoProvider>,
+) -> Result<rustls::ConfigBuilder<ClientConfig, rustls::WantsVerifier>> {
+    ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::new(format!("cannot set up TLS: {e}")))
+}
+
+fn no_roots(roots: &Roots) -> Error {
+    Error::new(format!(
+        "no trusted TLS root certificates: nothing found in {}",
+        tls_roots::describe(roots)
+    ))
+    .hint(format!(
+        "install the ca-certificates package, or set {} or {} to a PEM CA bundle",
+        vars::SSL_CERT_FILE,
+        vars::CA_CERT
+    ))
+}
+
+/// macOS and Windows: the OS verifies, with `extra` as further roots.
+#[cfg(any(target_os = "macos", windows))]
+fn os_verified(
+    provider: Arc<CryptoProvider>,
+    extra: Vec<CertificateDer<'static>>,
+) -> Result<ClientConfig> {
+    let verifier =
+        rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider.clone())
+            .map_err(|e| Error::new(format!("cannot use the extra CA certificates: {e}")))?;
+    Ok(builder(provider)?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth())
+}
+
+/// Only macOS and Windows builds have an OS verifier; the decision never picks it elsewhere.
+#[cfg(not(any(target_os = "macos", windows)))]
+fn os_verified(
+    _provider: Arc<CryptoProvider>,
+    _extra: Vec<CertificateDer<'static>>,
+) -> Result<ClientConfig> {
+    Err(Error::new(
+        "this build has no operating-system certificate verifier",
+    ))
+}
