@@ -39,9 +39,13 @@ mod keychains;
 mod launcher;
 mod layers;
 #[cfg(unix)]
+mod nss;
+#[cfg(unix)]
 mod oci;
 #[cfg(unix)]
 mod platform;
+#[cfg(unix)]
+mod tls;
 #[cfg(unix)]
 mod transport;
 #[cfg(unix)]
