@@ -3,8 +3,9 @@
 //! Building a client starts a runtime, and for https sets up TLS ([`tls`]: on Linux reading one
 //! CA bundle); most `get`s need no network at all, so nothing here happens until a helper
 //! actually sends a request. Plain `http` (loopback registries, the cloud metadata services)
-//! gets its own client without TLS roots. Names are resolved by [`SystemResolver`], never by
-//! the C library.
+//! gets its own client without TLS roots. On Linux names are resolved by the helper's own
+//! resolver (`kernel::resolve`), never through NSS; elsewhere by the OS (`getaddrinfo`, which
+//! knows macOS's per-domain resolvers and Windows' per-adapter ones).
 //!
 //! Every request has connect and total timeouts cut to the call's deadline (which also bound
 //! name resolution, done on the same runtime), follows no redirects (a redirect could carry
@@ -19,6 +20,7 @@ use crate::kernel::deadline::Deadline;
 use crate::kernel::env::{Env, vars};
 use crate::kernel::error::{Error, Result};
 use crate::kernel::platform::Platform;
+#[cfg(target_os = "linux")]
 use crate::kernel::resolve::SystemResolver;
 use crate::kernel::secret::Secret;
 use crate::kernel::tls;
@@ -36,6 +38,7 @@ pub struct Http {
     proxies: Proxies,
     roots: RootsFrom,
     ca_certs: RefCell<Vec<PathBuf>>,
+    #[cfg(target_os = "linux")]
     resolver: SystemResolver,
     runtime: OnceCell<tokio::runtime::Runtime>,
     /// For `https` (and anything through an `https://` proxy): with the TLS roots.
@@ -179,6 +182,7 @@ impl Http {
                 cert_dir: env.var(vars::SSL_CERT_DIR).map(str::to_string),
             },
             ca_certs: RefCell::new(ca_certs),
+            #[cfg(target_os = "linux")]
             resolver: SystemResolver::default(),
             runtime: OnceCell::new(),
             tls: OnceCell::new(),
@@ -238,8 +242,11 @@ impl Http {
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(CONNECT_TIMEOUT)
             .user_agent(concat!("credential-helper/", env!("CARGO_PKG_VERSION")))
-            .dns_resolver(std::sync::Arc::new(self.resolver.clone()))
             .no_proxy();
+        #[cfg(target_os = "linux")]
+        {
+            builder = builder.dns_resolver(std::sync::Arc::new(self.resolver.clone()));
+        }
         if tls {
             let from = &self.roots;
             let roots = tls_roots::roots(

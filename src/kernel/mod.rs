@@ -16,6 +16,7 @@ pub mod pattern;
 pub mod platform;
 pub mod process;
 pub mod protocol;
+#[cfg(target_os = "linux")]
 pub mod resolve;
 pub mod secret;
 pub mod tls;
