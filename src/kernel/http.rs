@@ -19,12 +19,10 @@ use std::time::Duration;
 use crate::kernel::deadline::Deadline;
 use crate::kernel::env::{Env, vars};
 use crate::kernel::error::{Error, Result};
-use crate::kernel::platform::Platform;
 #[cfg(target_os = "linux")]
 use crate::kernel::resolve::SystemResolver;
 use crate::kernel::secret::Secret;
 use crate::kernel::tls;
-use crate::kernel::tls_roots;
 
 /// Largest response body read; a token answer is a few KiB.
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -36,7 +34,7 @@ pub struct Http {
     timeout: Duration,
     deadline: Deadline,
     proxies: Proxies,
-    roots: RootsFrom,
+    trust: tls::Trust,
     ca_certs: RefCell<Vec<PathBuf>>,
     #[cfg(target_os = "linux")]
     resolver: SystemResolver,
@@ -46,13 +44,6 @@ pub struct Http {
     /// For plain `http`: no TLS roots loaded.
     plain: OnceCell<reqwest::Client>,
     requests: std::cell::Cell<u32>,
-}
-
-/// What [`tls_roots::roots`] decides from, kept until a TLS client is built.
-struct RootsFrom {
-    platform: Platform,
-    cert_file: Option<String>,
-    cert_dir: Option<String>,
 }
 
 #[derive(Default)]
@@ -176,11 +167,7 @@ impl Http {
                 http: pick("HTTP_PROXY", "http_proxy"),
                 no_proxy: pick("NO_PROXY", "no_proxy"),
             },
-            roots: RootsFrom {
-                platform: env.platform(),
-                cert_file: env.var(vars::SSL_CERT_FILE).map(str::to_string),
-                cert_dir: env.var(vars::SSL_CERT_DIR).map(str::to_string),
-            },
+            trust: tls::Trust::from_env(env),
             ca_certs: RefCell::new(ca_certs),
             #[cfg(target_os = "linux")]
             resolver: SystemResolver::default(),
@@ -248,13 +235,9 @@ impl Http {
             builder = builder.dns_resolver(std::sync::Arc::new(self.resolver.clone()));
         }
         if tls {
-            let from = &self.roots;
-            let roots = tls_roots::roots(
-                from.platform,
-                from.cert_file.as_deref(),
-                from.cert_dir.as_deref(),
-            );
-            let config = tls::client_config(roots, &self.ca_certs.borrow(), &self.deadline)?;
+            let config = self
+                .trust
+                .client_config(&self.ca_certs.borrow(), &self.deadline)?;
             builder = builder.use_preconfigured_tls(config);
         }
         let no_proxy =

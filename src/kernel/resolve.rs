@@ -35,7 +35,7 @@ use crate::kernel::files;
 
 const HOSTS_FILE: &str = "/etc/hosts";
 
-/// The resolver handed to every client of one [`crate::kernel::http::Http`].
+/// The resolver handed to every HTTP client of one call; built on first use.
 #[derive(Clone, Default)]
 pub struct SystemResolver {
     state: Arc<OnceLock<State>>,

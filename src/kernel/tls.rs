@@ -11,13 +11,41 @@ use rustls::crypto::CryptoProvider;
 use rustls_pki_types::CertificateDer;
 
 use crate::kernel::deadline::Deadline;
-use crate::kernel::env::vars;
+use crate::kernel::env::{Env, vars};
 use crate::kernel::error::{Error, Result};
 use crate::kernel::files;
+use crate::kernel::platform::Platform;
 use crate::kernel::tls_roots::{self, Roots};
 
-/// A client configuration trusting `roots` ([`tls_roots::roots`]) and the PEM bundles `extra`.
-pub fn client_config(roots: Roots, extra: &[PathBuf], deadline: &Deadline) -> Result<ClientConfig> {
+/// What [`tls_roots::roots`] decides from, kept until a TLS client is built.
+pub struct Trust {
+    platform: Platform,
+    cert_file: Option<String>,
+    cert_dir: Option<String>,
+}
+
+impl Trust {
+    pub fn from_env(env: &Env) -> Trust {
+        Trust {
+            platform: env.platform(),
+            cert_file: env.var(vars::SSL_CERT_FILE).map(str::to_string),
+            cert_dir: env.var(vars::SSL_CERT_DIR).map(str::to_string),
+        }
+    }
+
+    /// A client configuration trusting the platform's roots and the PEM bundles `extra`.
+    pub fn client_config(&self, extra: &[PathBuf], deadline: &Deadline) -> Result<ClientConfig> {
+        let roots = tls_roots::roots(
+            self.platform,
+            self.cert_file.as_deref(),
+            self.cert_dir.as_deref(),
+        );
+        client_config(roots, extra, deadline)
+    }
+}
+
+/// A client configuration trusting `roots` and the PEM bundles `extra`.
+fn client_config(roots: Roots, extra: &[PathBuf], deadline: &Deadline) -> Result<ClientConfig> {
     let mut extra_certs = Vec::new();
     for path in extra {
         let pem = files::read_required(path, "CA certificate")?;
