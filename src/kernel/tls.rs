@@ -130,3 +130,46 @@ fn os_verified(
         "this build has no operating-system certificate verifier",
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::kernel::tls_roots::Source;
+
+    fn soon() -> Deadline {
+        Deadline::after(Duration::from_secs(1))
+    }
+
+    #[test]
+    fn extra_cas_count_and_nothing_at_all_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let ca = rcgen::CertificateParams::new(vec!["ca".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let ca_path = dir.path().join("ca.pem");
+        std::fs::write(&ca_path, ca.pem()).unwrap();
+        let none = || Roots::FirstOf(vec![Source::Bundle(dir.path().join("missing.pem"))]);
+
+        // No system roots, but an extra CA: a working configuration.
+        assert!(client_config(none(), std::slice::from_ref(&ca_path), &soon()).is_ok());
+
+        let err = client_config(none(), &[], &soon()).unwrap_err().to_string();
+        assert!(
+            err.contains("no trusted TLS root certificates")
+                && err.contains("missing.pem")
+                && err.contains("install the ca-certificates package"),
+            "{err}"
+        );
+
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "no certificate here\n").unwrap();
+        let err = client_config(none(), &[empty], &soon())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no certificate in CA file"), "{err}");
+    }
+}
