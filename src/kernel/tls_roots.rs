@@ -14,7 +14,6 @@
 use std::path::{Path, PathBuf};
 
 use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
 
 use crate::kernel::deadline::Deadline;
 use crate::kernel::env::vars;
@@ -224,16 +223,40 @@ fn is_hash_name(name: &str) -> bool {
 }
 
 /// The certificates of a PEM file (other sections, such as keys or CRLs, are skipped).
+///
+/// Certificates are public, so they are decoded with the `base64` crate: rustls-pki-types'
+/// PEM reader decodes in constant time, as keys need, and took ~3 ms of a cold https `get`
+/// for Debian's 220 KB bundle.
 pub fn parse_pem(path: &Path, pem: &[u8], out: &mut Vec<CertificateDer<'static>>) -> Result<()> {
-    for cert in CertificateDer::pem_slice_iter(pem) {
-        out.push(cert.map_err(|e| {
-            Error::new(format!(
-                "invalid PEM certificate in {}: {e}",
-                path.display()
-            ))
-        })?);
+    use base64::Engine as _;
+    const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
+    const END: &[u8] = b"-----END CERTIFICATE-----";
+    let invalid = |why: &str| {
+        Error::new(format!(
+            "invalid PEM certificate in {}: {why}",
+            path.display()
+        ))
+    };
+    let mut body: Option<Vec<u8>> = None;
+    for line in pem.split(|&b| b == b'\n') {
+        let line = line.trim_ascii();
+        match &mut body {
+            None if line == BEGIN => body = Some(Vec::with_capacity(2048)),
+            None => {}
+            Some(b64) if line == END => {
+                let der = base64::engine::general_purpose::STANDARD
+                    .decode(&*b64)
+                    .map_err(|_| invalid("not base64"))?;
+                out.push(CertificateDer::from(der));
+                body = None;
+            }
+            Some(b64) => b64.extend_from_slice(line),
+        }
     }
-    Ok(())
+    match body {
+        Some(_) => Err(invalid("a certificate has no END line")),
+        None => Ok(()),
+    }
 }
 
 /// The sources, for messages.

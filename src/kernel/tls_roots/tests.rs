@@ -1,7 +1,9 @@
 //! The trust decision for all three platforms, on whatever host runs the tests, and loading
 //! exactly one source.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use rustls_pki_types::pem::PemObject;
 use std::time::Duration;
 
 use super::*;
@@ -156,6 +158,42 @@ fn a_named_source_must_exist_and_be_pem() {
     };
     let err = load(&named, &within_a_second()).unwrap_err().to_string();
     assert!(err.contains("invalid PEM certificate in"), "{err}");
+    let unterminated = tmp.path().join("cut.pem");
+    std::fs::write(&unterminated, &pem_cert("x")[..200]).unwrap();
+    let named = Roots::Named {
+        var: vars::SSL_CERT_FILE,
+        sources: vec![Source::Bundle(unterminated)],
+    };
+    let err = load(&named, &within_a_second()).unwrap_err().to_string();
+    assert!(err.contains("no END line"), "{err}");
+}
+
+#[test]
+fn pem_bundles_are_read_as_rustls_reads_them() {
+    // CRLF line ends, text between blocks, a key block skipped.
+    let (a, b) = (pem_cert("a"), pem_cert("b"));
+    let bundle = format!(
+        "# Debian bundle\n{}\nsome text\n-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n{b}",
+        a.replace('\n', "\r\n")
+    );
+    let mut ours = Vec::new();
+    parse_pem(Path::new("b.pem"), bundle.as_bytes(), &mut ours).unwrap();
+    let theirs: Vec<CertificateDer> = [a, b]
+        .iter()
+        .map(|p| CertificateDer::from_pem_slice(p.as_bytes()).unwrap())
+        .collect();
+    assert_eq!(ours, theirs);
+    // The distribution's bundle of this machine, where there is one.
+    for bundle in BUNDLES {
+        if let Ok(pem) = std::fs::read(bundle) {
+            let mut ours = Vec::new();
+            parse_pem(Path::new(bundle), &pem, &mut ours).unwrap();
+            let theirs: Vec<CertificateDer> = CertificateDer::pem_slice_iter(&pem)
+                .map(Result::unwrap)
+                .collect();
+            assert!(!ours.is_empty() && ours == theirs, "{bundle}");
+        }
+    }
 }
 
 #[test]
