@@ -76,7 +76,10 @@ pub fn read_at_most(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, Error> {
 /// The whole of an opened file, or `None` if it holds more than `limit` bytes (it may grow
 /// after its metadata was read, so the limit is enforced while reading).
 pub fn read_bounded(file: &File, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
-    let mut bytes = Vec::new();
+    // Sized up front: grown by doubling, a 200 KB CA bundle was copied and faulted in several
+    // times over.
+    let size = file.metadata().map_or(0, |m| m.len()).min(limit);
+    let mut bytes = Vec::with_capacity(size as usize + 1);
     file.take(limit + 1).read_to_end(&mut bytes)?;
     Ok((bytes.len() as u64 <= limit).then_some(bytes))
 }

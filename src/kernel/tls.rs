@@ -65,7 +65,7 @@ fn client_config(roots: Roots, extra: &[PathBuf], deadline: &Deadline) -> Result
         roots => {
             let loaded = tls_roots::load(&roots, deadline)?;
             if loaded.certs.is_empty() && extra_certs.is_empty() {
-                return Err(no_roots(&roots));
+                return Err(no_roots(&roots, &loaded.from));
             }
             let mut store = rustls::RootCertStore::empty();
             // A system bundle may hold a certificate webpki cannot use; the others still count.
@@ -93,12 +93,18 @@ fn builder(
         .map_err(|e| Error::new(format!("cannot set up TLS: {e}")))
 }
 
-fn no_roots(roots: &Roots) -> Error {
-    Error::new(format!(
-        "no trusted TLS root certificates: nothing found in {}",
-        tls_roots::describe(roots)
-    ))
-    .hint(format!(
+fn no_roots(roots: &Roots, read: &[PathBuf]) -> Error {
+    let where_ = match read {
+        [] => format!("nothing found in {}", tls_roots::describe(roots)),
+        read => format!(
+            "no certificate in {}",
+            read.iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    Error::new(format!("no trusted TLS root certificates: {where_}")).hint(format!(
         "install the ca-certificates package, or set {} or {} to a PEM CA bundle",
         vars::SSL_CERT_FILE,
         vars::CA_CERT

@@ -95,10 +95,11 @@ pub fn roots(platform: Platform, cert_file: Option<&str>, cert_dir: Option<&str>
 }
 
 /// The certificates of `roots` (not [`Roots::Os`], which loads none), read before `deadline`.
+/// Only the reading runs on a thread of its own (it may hang); parsing is work of this one.
 pub fn load(roots: &Roots, deadline: &Deadline) -> Result<Loaded> {
     let job = roots.clone();
-    deadline
-        .run_within(move || load_now(&job))
+    let read = deadline
+        .run_within(move || read_now(&job))
         .unwrap_or_else(|| {
             Err(Error::new(format!(
                 "reading the TLS roots ({}) did not finish in time",
@@ -108,7 +109,15 @@ pub fn load(roots: &Roots, deadline: &Deadline) -> Result<Loaded> {
                 "is the file system holding them hung? Point {} at a local CA bundle",
                 vars::SSL_CERT_FILE
             )))
-        })
+        })?;
+    let mut loaded = Loaded {
+        certs: Vec::new(),
+        from: read.sources,
+    };
+    for (path, pem) in &read.files {
+        parse_pem(path, pem, &mut loaded.certs)?;
+    }
+    Ok(loaded)
 }
 
 /// What was loaded, and from where (for the debug trace).
@@ -119,36 +128,40 @@ pub struct Loaded {
     pub from: Vec<PathBuf>,
 }
 
-fn load_now(roots: &Roots) -> Result<Loaded> {
-    let mut loaded = Loaded {
-        certs: Vec::new(),
-        from: Vec::new(),
-    };
+/// The files of the sources read, not parsed yet.
+#[derive(Default)]
+struct Read {
+    files: Vec<(PathBuf, Vec<u8>)>,
+    sources: Vec<PathBuf>,
+}
+
+fn read_now(roots: &Roots) -> Result<Read> {
+    let mut read = Read::default();
     match roots {
         Roots::Os => {}
         Roots::Named { var, sources } => {
             for source in sources {
                 let path = source.path();
-                if !read_source(source, &mut loaded.certs)? {
+                if !read_source(source, &mut read.files)? {
                     return Err(Error::new(format!(
                         "{var} names {}, which does not exist",
                         path.display()
                     ))
                     .hint(format!("point {var} at a PEM CA bundle, or unset it")));
                 }
-                loaded.from.push(path.to_path_buf());
+                read.sources.push(path.to_path_buf());
             }
         }
         Roots::FirstOf(sources) => {
             for source in sources {
-                if read_source(source, &mut loaded.certs)? {
-                    loaded.from.push(source.path().to_path_buf());
+                if read_source(source, &mut read.files)? {
+                    read.sources.push(source.path().to_path_buf());
                     break;
                 }
             }
         }
     }
-    Ok(loaded)
+    Ok(read)
 }
 
 impl Source {
@@ -159,12 +172,12 @@ impl Source {
     }
 }
 
-/// Appends the certificates of `source` to `out`; `false` if it does not exist.
-fn read_source(source: &Source, out: &mut Vec<CertificateDer<'static>>) -> Result<bool> {
+/// Appends the files of `source` to `out`; `false` if it does not exist.
+fn read_source(source: &Source, out: &mut Vec<(PathBuf, Vec<u8>)>) -> Result<bool> {
     match source {
         Source::Bundle(path) => match files::read_capped(path)? {
             Some(pem) => {
-                parse_pem(path, &pem, out)?;
+                out.push((path.clone(), pem));
                 Ok(true)
             }
             None => Ok(false),
@@ -184,7 +197,7 @@ fn read_source(source: &Source, out: &mut Vec<CertificateDer<'static>>) -> Resul
                 let path = dir.join(name);
                 // A dangling link or a subdirectory is not a certificate; skip it, as OpenSSL does.
                 if let Ok(Some(pem)) = files::read_capped(&path) {
-                    parse_pem(&path, &pem, out)?;
+                    out.push((path, pem));
                 }
             }
             Ok(true)
