@@ -64,12 +64,10 @@ fn client_config(roots: Roots, extra: &[PathBuf], deadline: &Deadline) -> Result
         Roots::Os => os_verified(provider, extra_certs.into_iter().map(|(c, _)| c).collect()),
         roots => {
             let loaded = tls_roots::load(&roots, deadline)?;
-            if loaded.certs.is_empty() && extra_certs.is_empty() {
+            if loaded.roots.is_empty() && extra_certs.is_empty() {
                 return Err(no_roots(&roots, &loaded.from));
             }
-            let mut store = rustls::RootCertStore::empty();
-            // A system bundle may hold a certificate webpki cannot use; the others still count.
-            store.add_parsable_certificates(loaded.certs);
+            let mut store = loaded.roots;
             for (cert, path) in extra_certs {
                 store.add(cert).map_err(|e| {
                     Error::new(format!(

@@ -111,11 +111,17 @@ pub fn load(roots: &Roots, deadline: &Deadline) -> Result<Loaded> {
             )))
         })?;
     let mut loaded = Loaded {
-        certs: Vec::new(),
+        roots: rustls::RootCertStore::empty(),
         from: read.sources,
     };
+    // Each certificate is decoded into one scratch buffer and kept only as its trust anchor
+    // (subject and key): every page touched costs a fault, and a bundle's DER is 150 KB.
+    let mut scratch = Vec::with_capacity(4096);
     for (path, pem) in &read.files {
-        parse_pem(path, pem, &mut loaded.certs)?;
+        each_pem_cert(path, pem, &mut scratch, |der| {
+            // A system bundle may hold a certificate webpki cannot use; the others still count.
+            let _ = loaded.roots.add(CertificateDer::from(der));
+        })?;
     }
     Ok(loaded)
 }
@@ -123,7 +129,7 @@ pub fn load(roots: &Roots, deadline: &Deadline) -> Result<Loaded> {
 /// What was loaded, and from where (for the debug trace).
 #[derive(Debug)]
 pub struct Loaded {
-    pub certs: Vec<CertificateDer<'static>>,
+    pub roots: rustls::RootCertStore,
     /// The sources read; empty when none of [`Roots::FirstOf`] exists.
     pub from: Vec<PathBuf>,
 }
@@ -241,6 +247,19 @@ fn is_hash_name(name: &str) -> bool {
 /// PEM reader decodes in constant time, as keys need, and took ~3 ms of a cold https `get`
 /// for Debian's 220 KB bundle.
 pub fn parse_pem(path: &Path, pem: &[u8], out: &mut Vec<CertificateDer<'static>>) -> Result<()> {
+    let mut scratch = Vec::new();
+    each_pem_cert(path, pem, &mut scratch, |der| {
+        out.push(CertificateDer::from(der.to_vec()))
+    })
+}
+
+/// Calls `found` with the DER of each certificate of `pem`, decoded into `scratch`.
+fn each_pem_cert(
+    path: &Path,
+    pem: &[u8],
+    scratch: &mut Vec<u8>,
+    mut found: impl FnMut(&[u8]),
+) -> Result<()> {
     use base64::Engine as _;
     const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
     const END: &[u8] = b"-----END CERTIFICATE-----";
@@ -250,25 +269,27 @@ pub fn parse_pem(path: &Path, pem: &[u8], out: &mut Vec<CertificateDer<'static>>
             path.display()
         ))
     };
-    let mut body: Option<Vec<u8>> = None;
+    let mut b64 = Vec::with_capacity(4096);
+    let mut inside = false;
     for line in pem.split(|&b| b == b'\n') {
         let line = line.trim_ascii();
-        match &mut body {
-            None if line == BEGIN => body = Some(Vec::with_capacity(2048)),
-            None => {}
-            Some(b64) if line == END => {
-                let der = base64::engine::general_purpose::STANDARD
-                    .decode(&*b64)
-                    .map_err(|_| invalid("not base64"))?;
-                out.push(CertificateDer::from(der));
-                body = None;
-            }
-            Some(b64) => b64.extend_from_slice(line),
+        if !inside {
+            inside = line == BEGIN;
+            b64.clear();
+        } else if line == END {
+            scratch.clear();
+            base64::engine::general_purpose::STANDARD
+                .decode_vec(&b64, scratch)
+                .map_err(|_| invalid("not base64"))?;
+            found(scratch);
+            inside = false;
+        } else {
+            b64.extend_from_slice(line);
         }
     }
-    match body {
-        Some(_) => Err(invalid("a certificate has no END line")),
-        None => Ok(()),
+    match inside {
+        true => Err(invalid("a certificate has no END line")),
+        false => Ok(()),
     }
 }
 

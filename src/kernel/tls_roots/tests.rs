@@ -119,7 +119,7 @@ fn only_the_first_existing_source_is_read() {
         Source::Directory(path("certs")),
     ]);
     let loaded = load(&first_of, &within_a_second()).unwrap();
-    assert_eq!(loaded.certs.len(), 2, "the bundle, not the directory too");
+    assert_eq!(loaded.roots.len(), 2, "the bundle, not the directory too");
     assert_eq!(loaded.from, [path("bundle.pem")]);
 
     let only_dir = Roots::FirstOf(vec![
@@ -127,11 +127,11 @@ fn only_the_first_existing_source_is_read() {
         Source::Directory(path("certs")),
     ]);
     let loaded = load(&only_dir, &within_a_second()).unwrap();
-    assert_eq!((loaded.certs.len(), loaded.from), (1, vec![path("certs")]));
+    assert_eq!((loaded.roots.len(), loaded.from), (1, vec![path("certs")]));
 
     let nothing = Roots::FirstOf(vec![Source::Bundle(path("missing.pem"))]);
     let loaded = load(&nothing, &within_a_second()).unwrap();
-    assert!(loaded.certs.is_empty() && loaded.from.is_empty());
+    assert!(loaded.roots.is_empty() && loaded.from.is_empty());
 }
 
 #[test]
