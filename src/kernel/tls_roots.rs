@@ -94,12 +94,12 @@ pub fn roots(platform: Platform, cert_file: Option<&str>, cert_dir: Option<&str>
     Roots::FirstOf(sources)
 }
 
-/// The certificates of `roots` (not [`Roots::Os`], which loads none), read before `deadline`.
-/// Only the reading runs on a thread of its own (it may hang); parsing is work of this one.
+/// The trust anchors of `roots` (not [`Roots::Os`], which loads none), read before
+/// `deadline` on a thread of its own (a read may hang).
 pub fn load(roots: &Roots, deadline: &Deadline) -> Result<Loaded> {
     let job = roots.clone();
-    let read = deadline
-        .run_within(move || read_now(&job))
+    deadline
+        .run_within(move || load_now(&job))
         .unwrap_or_else(|| {
             Err(Error::new(format!(
                 "reading the TLS roots ({}) did not finish in time",
@@ -109,24 +109,10 @@ pub fn load(roots: &Roots, deadline: &Deadline) -> Result<Loaded> {
                 "is the file system holding them hung? Point {} at a local CA bundle",
                 vars::SSL_CERT_FILE
             )))
-        })?;
-    let mut loaded = Loaded {
-        roots: rustls::RootCertStore::empty(),
-        from: read.sources,
-    };
-    // Each certificate is decoded into one scratch buffer and kept only as its trust anchor
-    // (subject and key): every page touched costs a fault, and a bundle's DER is 150 KB.
-    let mut scratch = Vec::with_capacity(4096);
-    for (path, pem) in &read.files {
-        each_pem_cert(path, pem, &mut scratch, |der| {
-            // A system bundle may hold a certificate webpki cannot use; the others still count.
-            let _ = loaded.roots.add(CertificateDer::from(der));
-        })?;
-    }
-    Ok(loaded)
+        })
 }
 
-/// What was loaded, and from where (for the debug trace).
+/// What was loaded, and from where (for messages).
 #[derive(Debug)]
 pub struct Loaded {
     pub roots: rustls::RootCertStore,
@@ -134,40 +120,36 @@ pub struct Loaded {
     pub from: Vec<PathBuf>,
 }
 
-/// The files of the sources read, not parsed yet.
-#[derive(Default)]
-struct Read {
-    files: Vec<(PathBuf, Vec<u8>)>,
-    sources: Vec<PathBuf>,
-}
-
-fn read_now(roots: &Roots) -> Result<Read> {
-    let mut read = Read::default();
+fn load_now(roots: &Roots) -> Result<Loaded> {
+    let mut loaded = Loaded {
+        roots: rustls::RootCertStore::empty(),
+        from: Vec::new(),
+    };
     match roots {
         Roots::Os => {}
         Roots::Named { var, sources } => {
             for source in sources {
                 let path = source.path();
-                if !read_source(source, &mut read.files)? {
+                if !read_source(source, &mut loaded.roots)? {
                     return Err(Error::new(format!(
                         "{var} names {}, which does not exist",
                         path.display()
                     ))
                     .hint(format!("point {var} at a PEM CA bundle, or unset it")));
                 }
-                read.sources.push(path.to_path_buf());
+                loaded.from.push(path.to_path_buf());
             }
         }
         Roots::FirstOf(sources) => {
             for source in sources {
-                if read_source(source, &mut read.files)? {
-                    read.sources.push(source.path().to_path_buf());
+                if read_source(source, &mut loaded.roots)? {
+                    loaded.from.push(source.path().to_path_buf());
                     break;
                 }
             }
         }
     }
-    Ok(read)
+    Ok(loaded)
 }
 
 impl Source {
@@ -178,16 +160,10 @@ impl Source {
     }
 }
 
-/// Appends the files of `source` to `out`; `false` if it does not exist.
-fn read_source(source: &Source, out: &mut Vec<(PathBuf, Vec<u8>)>) -> Result<bool> {
+/// Adds the certificates of `source` to `store`; `false` if it does not exist.
+fn read_source(source: &Source, store: &mut rustls::RootCertStore) -> Result<bool> {
     match source {
-        Source::Bundle(path) => match files::read_capped(path)? {
-            Some(pem) => {
-                out.push((path.clone(), pem));
-                Ok(true)
-            }
-            None => Ok(false),
-        },
+        Source::Bundle(path) => read_bundle(path, store),
         Source::Directory(dir) => {
             let entries = match std::fs::read_dir(dir) {
                 Ok(entries) => entries,
@@ -200,11 +176,8 @@ fn read_source(source: &Source, out: &mut Vec<(PathBuf, Vec<u8>)>) -> Result<boo
                 .filter_map(|e| e.ok()?.file_name().into_string().ok())
                 .collect();
             for name in directory_files(&names) {
-                let path = dir.join(name);
                 // A dangling link or a subdirectory is not a certificate; skip it, as OpenSSL does.
-                if let Ok(Some(pem)) = files::read_capped(&path) {
-                    out.push((path, pem));
-                }
+                let _ = read_bundle(&dir.join(name), store);
             }
             Ok(true)
         }
@@ -241,55 +214,123 @@ fn is_hash_name(name: &str) -> bool {
         && n.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// The certificates of a PEM file (other sections, such as keys or CRLs, are skipped).
-///
-/// Certificates are public, so they are decoded with the `base64` crate: rustls-pki-types'
-/// PEM reader decodes in constant time, as keys need, and took ~3 ms of a cold https `get`
-/// for Debian's 220 KB bundle.
-pub fn parse_pem(path: &Path, pem: &[u8], out: &mut Vec<CertificateDer<'static>>) -> Result<()> {
-    let mut scratch = Vec::new();
-    each_pem_cert(path, pem, &mut scratch, |der| {
-        out.push(CertificateDer::from(der.to_vec()))
-    })
+/// Reads a PEM bundle in pieces into `store`, keeping each certificate only as its trust anchor
+/// (subject and key): every page touched costs a fault, and whole, a distribution's bundle is
+/// 220 KB of text and 150 KB of DER. `false` if it does not exist.
+fn read_bundle(path: &Path, store: &mut rustls::RootCertStore) -> Result<bool> {
+    use std::io::Read;
+    let Some(mut file) = files::open_regular(path)? else {
+        return Ok(false);
+    };
+    let mut pem = PemCerts::new(path, |der: &[u8]| {
+        // A bundle may hold a certificate webpki cannot use; the others still count.
+        let _ = store.add(CertificateDer::from(der));
+    });
+    let mut buf = vec![0u8; 32 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| Error::new(format!("cannot read {}: {e}", path.display())))?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        if total > files::MAX_FILE_BYTES {
+            return Err(files::too_large(path, files::MAX_FILE_BYTES));
+        }
+        pem.feed(&buf[..n])?;
+    }
+    pem.finish()?;
+    Ok(true)
 }
 
-/// Calls `found` with the DER of each certificate of `pem`, decoded into `scratch`.
-fn each_pem_cert(
-    path: &Path,
-    pem: &[u8],
-    scratch: &mut Vec<u8>,
-    mut found: impl FnMut(&[u8]),
-) -> Result<()> {
-    use base64::Engine as _;
-    const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
-    const END: &[u8] = b"-----END CERTIFICATE-----";
-    let invalid = |why: &str| {
-        Error::new(format!(
-            "invalid PEM certificate in {}: {why}",
-            path.display()
-        ))
-    };
-    let mut b64 = Vec::with_capacity(4096);
-    let mut inside = false;
-    for line in pem.split(|&b| b == b'\n') {
-        let line = line.trim_ascii();
-        if !inside {
-            inside = line == BEGIN;
-            b64.clear();
-        } else if line == END {
-            scratch.clear();
-            base64::engine::general_purpose::STANDARD
-                .decode_vec(&b64, scratch)
-                .map_err(|_| invalid("not base64"))?;
-            found(scratch);
-            inside = false;
-        } else {
-            b64.extend_from_slice(line);
+/// The certificates of a PEM file (other sections, such as keys or CRLs, are skipped).
+pub fn parse_pem(path: &Path, pem: &[u8], out: &mut Vec<CertificateDer<'static>>) -> Result<()> {
+    let mut certs = PemCerts::new(path, |der: &[u8]| {
+        out.push(CertificateDer::from(der.to_vec()))
+    });
+    certs.feed(pem)?;
+    certs.finish()
+}
+
+/// A PEM reader fed in pieces, calling `found` with each certificate's DER. Certificates are
+/// public, so they are decoded with the `base64` crate: rustls-pki-types' PEM reader decodes in
+/// constant time, as keys need, and took ~3 ms for Debian's bundle.
+struct PemCerts<'a, F: FnMut(&[u8])> {
+    path: &'a Path,
+    found: F,
+    /// The unfinished last line of what was fed.
+    pending: Vec<u8>,
+    inside: bool,
+    b64: Vec<u8>,
+    der: Vec<u8>,
+}
+
+impl<'a, F: FnMut(&[u8])> PemCerts<'a, F> {
+    fn new(path: &'a Path, found: F) -> Self {
+        PemCerts {
+            path,
+            found,
+            pending: Vec::new(),
+            inside: false,
+            b64: Vec::with_capacity(4096),
+            der: Vec::with_capacity(4096),
         }
     }
-    match inside {
-        true => Err(invalid("a certificate has no END line")),
-        false => Ok(()),
+
+    fn feed(&mut self, mut bytes: &[u8]) -> Result<()> {
+        while let Some(end) = bytes.iter().position(|&b| b == b'\n') {
+            if self.pending.is_empty() {
+                self.line(&bytes[..end])?;
+            } else {
+                let mut line = std::mem::take(&mut self.pending);
+                line.extend_from_slice(&bytes[..end]);
+                self.line(&line)?;
+                line.clear();
+                self.pending = line;
+            }
+            bytes = &bytes[end + 1..];
+        }
+        self.pending.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<()> {
+        let last = std::mem::take(&mut self.pending);
+        self.line(&last)?;
+        match self.inside {
+            true => Err(self.invalid("a certificate has no END line")),
+            false => Ok(()),
+        }
+    }
+
+    fn line(&mut self, line: &[u8]) -> Result<()> {
+        use base64::Engine as _;
+        const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
+        const END: &[u8] = b"-----END CERTIFICATE-----";
+        let line = line.trim_ascii();
+        if !self.inside {
+            self.inside = line == BEGIN;
+            self.b64.clear();
+        } else if line == END {
+            self.der.clear();
+            base64::engine::general_purpose::STANDARD
+                .decode_vec(&self.b64, &mut self.der)
+                .map_err(|_| self.invalid("not base64"))?;
+            (self.found)(&self.der);
+            self.inside = false;
+        } else {
+            self.b64.extend_from_slice(line);
+        }
+        Ok(())
+    }
+
+    fn invalid(&self, why: &str) -> Error {
+        Error::new(format!(
+            "invalid PEM certificate in {}: {why}",
+            self.path.display()
+        ))
     }
 }
 

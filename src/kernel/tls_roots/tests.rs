@@ -183,6 +183,15 @@ fn pem_bundles_are_read_as_rustls_reads_them() {
         .map(|p| CertificateDer::from_pem_slice(p.as_bytes()).unwrap())
         .collect();
     assert_eq!(ours, theirs);
+    // Fed in pieces that split lines and markers, as a file is read.
+    let mut pieces = Vec::new();
+    let mut reader = PemCerts::new(Path::new("b.pem"), |der: &[u8]| pieces.push(der.to_vec()));
+    for piece in bundle.as_bytes().chunks(7) {
+        reader.feed(piece).unwrap();
+    }
+    reader.finish().unwrap();
+    let pieces: Vec<CertificateDer> = pieces.into_iter().map(CertificateDer::from).collect();
+    assert_eq!(pieces, theirs);
     // The distribution's bundle of this machine, where there is one.
     for bundle in BUNDLES {
         if let Ok(pem) = std::fs::read(bundle) {
