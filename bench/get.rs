@@ -149,6 +149,7 @@ fn main() -> ExitCode {
     for repo in others.iter().chain(&repos) {
         servers.token.push_image(repo, "v1");
     }
+    servers.tls.push_image("bench/cold", "v1");
 
     // The helper finds the registries through its config and the credentials in docker's.
     sandbox.write(
@@ -161,6 +162,7 @@ fn main() -> ExitCode {
         &serde_json::json!({"auths": {
             servers.basic_proxy.host(): {"auth": auth(BASIC_USER)},
             servers.token_proxy.host(): {"auth": auth(TOKEN_USER)},
+            servers.tls_proxy.host(): {"auth": auth(TOKEN_USER)},
         }})
         .to_string(),
     );
@@ -191,6 +193,7 @@ fn main() -> ExitCode {
     let basic_header = format!("Basic {}", auth(BASIC_USER));
     let static_uri = format!("{}/manifests/v1", servers.basic_repo("bench/static"));
     let cold_uri = format!("{}/manifests/v1", servers.token_repo("bench/cold"));
+    let cold_https_uri = format!("{}/manifests/v1", servers.tls_repo("bench/cold"));
     let warm_uri = format!("{}/blobs/{warm_layer}", servers.token_repo("bench/warm"));
     let request = support::bazel_request;
     let floor = sandbox.program(&floor_path, &[]);
@@ -250,6 +253,15 @@ fn main() -> ExitCode {
         ),
         Case::new(Kind::Cold, &get, &cold_uri, Expect::Bearer).cache(CacheMode::Fresh),
         Case::new(Kind::Remembered, &get, &cold_uri, Expect::Bearer).cache(CacheMode::Seeded(seed)),
+        // The system's roots as on any Linux machine, and the registry's private CA besides.
+        Case::new(
+            Kind::ColdHttps,
+            &get.clone()
+                .env("CREDENTIAL_HELPER_CA_CERT", servers.tls.ca_pem_path()),
+            &cold_https_uri,
+            Expect::Bearer,
+        )
+        .cache(CacheMode::Fresh),
         Case::new(
             Kind::PlainStatic,
             &plain_get,
@@ -376,6 +388,7 @@ pub enum Kind {
     WarmHelper,
     Cold,
     Remembered,
+    ColdHttps,
     PlainStatic,
     PlainWarm,
     Uv,
@@ -394,6 +407,9 @@ impl Kind {
             }
             Kind::Cold => "`get`, cold: empty cache",
             Kind::Remembered => "`get`, cold with a remembered challenge",
+            Kind::ColdHttps => {
+                "`get`, cold over https: empty cache, system roots + the registry's CA"
+            }
             Kind::PlainStatic => "plain `cargo build --release` (dynamic): static `get`",
             Kind::PlainWarm => "plain `cargo build --release` (dynamic): warm `get`",
             Kind::Uv => "uv's helper, the same static credential",
@@ -411,6 +427,7 @@ impl Kind {
             Kind::WarmHelper => "warm `get` with a credential helper",
             Kind::Cold => "cold `get`",
             Kind::Remembered => "cold `get` with a remembered challenge",
+            Kind::ColdHttps => "cold https `get`",
             Kind::PlainStatic => "static `get` of the plain cargo build",
             Kind::PlainWarm => "warm `get` of the plain cargo build",
             Kind::Uv => "uv",
@@ -541,6 +558,7 @@ fn check_access(servers: &Servers, cases: &[Case]) {
                     .pull_with_accept(headers(), "bench/warm", "v1")
             }
             Kind::Cold | Kind::Remembered => servers.token.pull(headers(), "bench/cold", "v1"),
+            Kind::ColdHttps => servers.tls.pull(headers(), "bench/cold", "v1"),
             Kind::Floor | Kind::FloorStatic | Kind::StartUp | Kind::Uv => continue,
         };
         if let Err(e) = pulled {

@@ -19,6 +19,16 @@ impl CountingProxy {
     /// Listens on `127.0.0.1:<random port>` and relays every connection to `upstream`. The
     /// threads are detached and end with the benchmark process.
     pub fn start(upstream: &str) -> CountingProxy {
+        CountingProxy::listen(upstream, false)
+    }
+
+    /// [`CountingProxy::start`] for a TLS upstream, whose request heads it cannot read: it
+    /// counts connections (the helper sends each registry one request per connection).
+    pub fn start_tls(upstream: &str) -> CountingProxy {
+        CountingProxy::listen(upstream, true)
+    }
+
+    fn listen(upstream: &str, tls: bool) -> CountingProxy {
         let upstream: SocketAddr = upstream.parse().expect("upstream is host:port");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
         let addr = listener.local_addr().unwrap();
@@ -27,7 +37,10 @@ impl CountingProxy {
         thread::spawn(move || {
             for client in listener.incoming().flatten() {
                 let seen = Arc::clone(&shared);
-                thread::spawn(move || relay(client, upstream, &seen));
+                if tls {
+                    seen.lock().unwrap().push("TLS connection".to_owned());
+                }
+                thread::spawn(move || relay(client, upstream, &seen, !tls));
             }
         });
         CountingProxy { addr, seen }
@@ -43,7 +56,12 @@ impl CountingProxy {
     }
 }
 
-fn relay(mut client: TcpStream, upstream: SocketAddr, seen: &Mutex<Vec<String>>) {
+fn relay(
+    mut client: TcpStream,
+    upstream: SocketAddr,
+    seen: &Mutex<Vec<String>>,
+    count_heads: bool,
+) {
     let Ok(mut server) = TcpStream::connect(upstream) else {
         return;
     };
@@ -63,7 +81,11 @@ fn relay(mut client: TcpStream, upstream: SocketAddr, seen: &Mutex<Vec<String>>)
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        let lines = heads.feed(&buf[..n]);
+        let lines = if count_heads {
+            heads.feed(&buf[..n])
+        } else {
+            Vec::new()
+        };
         if !lines.is_empty() {
             seen.lock().unwrap().extend(lines);
         }

@@ -11,6 +11,8 @@ use crate::{BurstCase, Case, Kind};
 const MAX_RATIO_TO_FLOOR: f64 = 1.3;
 const MIN_SPEEDUP_OVER_UV: f64 = 5.0;
 const MAX_STATIC_RSS_KIB: u64 = 8 * 1024;
+/// What https may add to a cold `get` (roots, handshake) over the same exchange over http.
+const MAX_HTTPS_EXTRA: Duration = Duration::from_micros(1500);
 const ONE_REPO_TOKEN_REQUESTS: usize = 1;
 const MANY_REPOS_MAX_TOKEN_REQUESTS: usize = crate::REPOS + 1;
 
@@ -219,6 +221,7 @@ impl Report<'_> {
             (Kind::WarmHelper, 0),
             (Kind::Cold, 2),
             (Kind::Remembered, 1),
+            (Kind::ColdHttps, 2),
         ];
         for (kind, want) in request_counts {
             let case = self.case(kind).unwrap();
@@ -233,6 +236,20 @@ impl Report<'_> {
                 ),
             });
         }
+        let https = median(&self.case(Kind::ColdHttps).unwrap().walls);
+        let http = median(&self.case(Kind::Cold).unwrap().walls);
+        let extra = https.saturating_sub(http);
+        verdicts.push(Verdict {
+            pass: Some(extra <= MAX_HTTPS_EXTRA),
+            what: format!(
+                "{} at most {:.1} ms more than the cold `get` over http: +{:.2} ms ({:.2} vs {:.2} ms)",
+                Kind::ColdHttps.short(),
+                MAX_HTTPS_EXTRA.as_secs_f64() * 1e3,
+                extra.as_secs_f64() * 1e3,
+                https.as_secs_f64() * 1e3,
+                http.as_secs_f64() * 1e3,
+            ),
+        });
         let [one_repo, many_repos] = self.bursts;
         let tokens = |b: &BurstCase| b.requests.iter().map(|r| r.token).collect::<Vec<_>>();
         let one = tokens(one_repo);

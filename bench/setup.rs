@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 use crate::measure::Program;
 use crate::proxy::CountingProxy;
-use crate::support::registry::{Registry, TokenServerConfig};
+use crate::support::registry::{Auth, Registry, TokenServerConfig};
 
 /// The Basic registry's user; the same credential is stored in uv.
 pub const BASIC_USER: (&str, &str) = ("alice", "secret");
@@ -87,12 +87,15 @@ impl Sandbox {
     }
 }
 
-/// Both registries, each behind a counting proxy that the helper is pointed at.
+/// The registries, each behind a counting proxy that the helper is pointed at.
 pub struct Servers {
     pub basic: Registry,
     pub basic_proxy: CountingProxy,
     pub token: Registry,
     pub token_proxy: CountingProxy,
+    /// The token registry's setup again, over https (its token realm stays plain http).
+    pub tls: Registry,
+    pub tls_proxy: CountingProxy,
 }
 
 /// Requests the servers saw: registries (the `/v2/` ping) and the token server.
@@ -120,12 +123,16 @@ impl Servers {
     /// server of the integration tests.
     pub fn start() -> Servers {
         let basic = Registry::basic(BASIC_USER.0, BASIC_USER.1);
-        let token = Registry::token(TokenServerConfig::new().user(TOKEN_USER.0, TOKEN_USER.1));
+        let token_config = || TokenServerConfig::new().user(TOKEN_USER.0, TOKEN_USER.1);
+        let token = Registry::token(token_config());
+        let tls = Registry::tls(Auth::Token(token_config()));
         Servers {
             basic_proxy: CountingProxy::start(basic.host()),
             token_proxy: CountingProxy::start(token.host()),
+            tls_proxy: CountingProxy::start_tls(tls.host()),
             basic,
             token,
+            tls,
         }
     }
 
@@ -133,8 +140,8 @@ impl Servers {
     /// before answering it.
     pub fn requests(&self) -> Requests {
         Requests {
-            registry: self.basic_proxy.count() + self.token_proxy.count(),
-            token: self.token.token_server().count(),
+            registry: self.basic_proxy.count() + self.token_proxy.count() + self.tls_proxy.count(),
+            token: self.token.token_server().count() + self.tls.token_server().count(),
         }
     }
 
@@ -146,6 +153,11 @@ impl Servers {
     /// `http://<proxy>/v2/<repo>` on the token registry.
     pub fn token_repo(&self, repo: &str) -> String {
         format!("http://{}/v2/{repo}", self.token_proxy.host())
+    }
+
+    /// `https://<proxy>/v2/<repo>` on the token registry over https.
+    pub fn tls_repo(&self, repo: &str) -> String {
+        format!("https://{}/v2/{repo}", self.tls_proxy.host())
     }
 }
 

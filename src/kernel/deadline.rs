@@ -43,6 +43,25 @@ impl Deadline {
     pub fn instant(&self) -> Instant {
         self.end
     }
+
+    /// Runs `work` on a thread of its own and waits for it until the deadline: `None` if it is
+    /// still running then (a read stuck on a hung network file system). Such a thread is left
+    /// behind; it holds nothing of the caller's, and the process exits soon after.
+    pub fn run_within<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        if self.passed() {
+            return None;
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .spawn(move || {
+                let _ = tx.send(work());
+            })
+            .ok()?;
+        rx.recv_timeout(self.remaining()).ok()
+    }
 }
 
 #[cfg(test)]
@@ -61,5 +80,15 @@ mod tests {
         let gone = Deadline::after(Duration::ZERO);
         assert!(gone.passed());
         assert_eq!(gone.limit(Duration::from_secs(1)), Duration::ZERO);
+    }
+
+    #[test]
+    fn work_past_the_deadline_is_not_waited_for() {
+        let d = Deadline::after(Duration::from_millis(100));
+        assert_eq!(d.run_within(|| 7), Some(7));
+        let started = Instant::now();
+        let stuck = d.run_within(|| std::thread::sleep(Duration::from_secs(5)));
+        assert_eq!(stuck, None);
+        assert!(started.elapsed() < Duration::from_secs(1));
     }
 }

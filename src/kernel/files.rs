@@ -51,6 +51,19 @@ pub fn read_required_text(path: &Path, what: &str) -> Result<String, Error> {
 
 /// Reads a whole regular file of at most `limit` bytes; a missing file is `Ok(None)`.
 pub fn read_at_most(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, Error> {
+    let Some(file) = open_regular(path)? else {
+        return Ok(None);
+    };
+    let cannot = |e: std::io::Error| Error::new(format!("cannot read {}: {e}", path.display()));
+    match read_bounded(&file, limit).map_err(cannot)? {
+        Some(bytes) => Ok(Some(bytes)),
+        None => Err(too_large(path, limit)),
+    }
+}
+
+/// A regular file opened for reading as [`read_at_most`] opens it, for a caller that reads it
+/// in pieces (bounding the size itself); a missing file is `Ok(None)`.
+pub fn open_regular(path: &Path) -> Result<Option<File>, Error> {
     let cannot = |e: std::io::Error| Error::new(format!("cannot read {}: {e}", path.display()));
     let mut options = OpenOptions::new();
     options.read(true);
@@ -67,16 +80,16 @@ pub fn read_at_most(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, Error> {
             path.display()
         )));
     }
-    match read_bounded(&file, limit).map_err(cannot)? {
-        Some(bytes) => Ok(Some(bytes)),
-        None => Err(too_large(path, limit)),
-    }
+    Ok(Some(file))
 }
 
 /// The whole of an opened file, or `None` if it holds more than `limit` bytes (it may grow
 /// after its metadata was read, so the limit is enforced while reading).
 pub fn read_bounded(file: &File, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
-    let mut bytes = Vec::new();
+    // Sized up front: grown by doubling, a 200 KB CA bundle was copied and faulted in several
+    // times over.
+    let size = file.metadata().map_or(0, |m| m.len()).min(limit);
+    let mut bytes = Vec::with_capacity(size as usize + 1);
     file.take(limit + 1).read_to_end(&mut bytes)?;
     Ok((bytes.len() as u64 <= limit).then_some(bytes))
 }

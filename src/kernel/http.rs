@@ -1,14 +1,16 @@
 //! The HTTP client, built on first use only.
 //!
-//! Building a client loads the system TLS roots (3.5-5 ms, most of it reading the system's
-//! certificate directory) and a runtime; most `get`s need no network at all, so nothing here
-//! happens until a helper actually sends a request. Plain `http` (loopback registries, the
-//! cloud metadata services) gets its own client without TLS roots.
+//! Building a client starts a runtime, and for https sets up TLS ([`tls`]: on Linux reading one
+//! CA bundle); most `get`s need no network at all, so nothing here happens until a helper
+//! actually sends a request. Plain `http` (loopback registries, the cloud metadata services)
+//! gets its own client without TLS roots. On Linux names are resolved by the helper's own
+//! resolver (`kernel::resolve`), never through NSS; elsewhere by the OS (`getaddrinfo`, which
+//! knows macOS's per-domain resolvers and Windows' per-adapter ones).
 //!
-//! Every request has connect and total timeouts cut to the call's deadline (which also bounds
-//! name resolution: reqwest's timeouts cover the resolver, and the runtime is shut down without
-//! waiting for a resolver thread still blocked in `getaddrinfo`), follows no redirects (a redirect could carry credentials to another host),
-//! reads at most [`MAX_BODY`] bytes, and is retried at most once on a transient failure.
+//! Every request has connect and total timeouts cut to the call's deadline (which also bound
+//! name resolution, done on the same runtime), follows no redirects (a redirect could carry
+//! credentials to another host), reads at most [`MAX_BODY`] bytes, and is retried at most once
+//! on a transient failure.
 
 use std::cell::{OnceCell, RefCell};
 use std::path::PathBuf;
@@ -18,9 +20,11 @@ use std::time::Duration;
 use crate::kernel::deadline::Deadline;
 use crate::kernel::env::{Env, vars};
 use crate::kernel::error::{Error, Result};
-use crate::kernel::files;
 use crate::kernel::http_error::describe;
+#[cfg(target_os = "linux")]
+use crate::kernel::resolve::SystemResolver;
 use crate::kernel::secret::Secret;
+use crate::kernel::tls;
 use crate::kernel::trace::Trace;
 use crate::note;
 
@@ -34,7 +38,10 @@ pub struct Http {
     timeout: Duration,
     deadline: Deadline,
     proxies: Proxies,
+    trust: tls::Trust,
     ca_certs: RefCell<Vec<PathBuf>>,
+    #[cfg(target_os = "linux")]
+    resolver: SystemResolver,
     runtime: OnceCell<tokio::runtime::Runtime>,
     /// For `https` (and anything through an `https://` proxy): with the TLS roots.
     tls: OnceCell<reqwest::Client>,
@@ -166,7 +173,10 @@ impl Http {
                 http: pick(vars::HTTP_PROXY),
                 no_proxy: pick(vars::NO_PROXY),
             },
+            trust: tls::Trust::from_env(env),
             ca_certs: RefCell::new(ca_certs),
+            #[cfg(target_os = "linux")]
+            resolver: SystemResolver::default(),
             runtime: OnceCell::new(),
             tls: OnceCell::new(),
             plain: OnceCell::new(),
@@ -185,7 +195,7 @@ impl Http {
         self.runtime.get().is_some()
     }
 
-    /// Whether the system TLS roots were loaded.
+    /// Whether a TLS client was built (on Linux: the system TLS roots were loaded).
     pub fn tls_roots_loaded(&self) -> bool {
         self.tls.get().is_some()
     }
@@ -227,31 +237,15 @@ impl Http {
             .connect_timeout(CONNECT_TIMEOUT)
             .user_agent(concat!("credential-helper/", env!("CARGO_PKG_VERSION")))
             .no_proxy();
-        if !tls {
-            builder = builder.tls_built_in_root_certs(false);
+        #[cfg(target_os = "linux")]
+        {
+            builder = builder.dns_resolver(std::sync::Arc::new(self.resolver.clone()));
         }
-        let ca_certs = if tls {
-            self.ca_certs.borrow().clone()
-        } else {
-            Vec::new()
-        };
-        for path in ca_certs.iter() {
-            let pem = files::read_required(path, "CA certificate")?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                Error::new(format!(
-                    "invalid PEM CA certificate {}: {e}",
-                    path.display()
-                ))
-            })?;
-            if certs.is_empty() {
-                return Err(Error::new(format!(
-                    "no certificate in CA file {}",
-                    path.display()
-                )));
-            }
-            for cert in certs {
-                builder = builder.add_root_certificate(cert);
-            }
+        if tls {
+            let config = self
+                .trust
+                .client_config(&self.ca_certs.borrow(), &self.deadline)?;
+            builder = builder.use_preconfigured_tls(config);
         }
         let no_proxy =
             reqwest::NoProxy::from_string(self.proxies.no_proxy.as_deref().unwrap_or(""));

@@ -20,8 +20,12 @@ pub mod pattern;
 pub mod platform;
 pub mod process;
 pub mod protocol;
+#[cfg(target_os = "linux")]
+pub mod resolve;
 pub mod secret;
 pub mod suggest;
+pub mod tls;
+pub mod tls_roots;
 pub mod token;
 pub mod trace;
 pub mod transport;

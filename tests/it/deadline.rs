@@ -226,7 +226,7 @@ fn slow_helpers_share_one_deadline() {
 }
 
 /// A UDP socket on port 53 of a loopback address that reads queries and never answers.
-fn silent_dns() -> Option<UdpSocket> {
+pub fn silent_dns() -> Option<UdpSocket> {
     (1..=20).find_map(|last| {
         let socket = UdpSocket::bind(("127.0.0.".to_string() + &last.to_string(), 53)).ok()?;
         let reader = socket.try_clone().ok()?;

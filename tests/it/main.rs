@@ -48,6 +48,8 @@ mod login;
 #[cfg(unix)]
 mod messages;
 #[cfg(unix)]
+mod nss;
+#[cfg(unix)]
 mod oci;
 #[cfg(unix)]
 mod platform;
@@ -55,6 +57,8 @@ mod platform;
 mod requirements;
 #[cfg(unix)]
 mod setup;
+#[cfg(unix)]
+mod tls;
 #[cfg(unix)]
 mod transport;
 #[cfg(unix)]

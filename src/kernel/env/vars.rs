@@ -15,6 +15,12 @@ pub const LOG: &str = "CREDENTIAL_HELPER_LOG";
 pub const GUESS_OCI_REGISTRY: &str = "CREDENTIAL_HELPER_GUESS_OCI_REGISTRY";
 /// Extra PEM CA bundle trusted for every HTTPS request, besides the system roots.
 pub const CA_CERT: &str = "CREDENTIAL_HELPER_CA_CERT";
+/// Linux: the one PEM bundle of trusted CA certificates, in place of the distribution's
+/// (OpenSSL's variable). Not read on macOS and Windows, which verify through the OS.
+pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
+/// Linux, when `SSL_CERT_FILE` is unset: directories (`:` between them) of trusted CA
+/// certificates, in place of the distribution's bundle (OpenSSL's variable).
+pub const SSL_CERT_DIR: &str = "SSL_CERT_DIR";
 /// Directory of the token cache (default: the platform cache directory). It must be yours
 /// and writable by nobody else, or the cache is not used.
 pub const CACHE_DIR: &str = "CREDENTIAL_HELPER_CACHE_DIR";

@@ -936,7 +936,7 @@ fn config_yaml(dir: &Path, host: &str, tls: &Option<TlsFiles>, auth_yaml: &str) 
     )
 }
 
-/// A CA and a server certificate for `127.0.0.1` and `localhost`.
+/// A CA and a server certificate for `127.0.0.1`, `localhost` and [`TLS_HOST_NAME`].
 fn write_tls_files(dir: &Path) -> TlsFiles {
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
     let ca_key = KeyPair::generate().unwrap();
@@ -948,8 +948,12 @@ fn write_tls_files(dir: &Path) -> TlsFiles {
     let ca_cert = ca.self_signed(&ca_key).unwrap();
 
     let key = KeyPair::generate().unwrap();
-    let mut server =
-        CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
+    let mut server = CertificateParams::new(vec![
+        "127.0.0.1".to_owned(),
+        "localhost".to_owned(),
+        TLS_HOST_NAME.to_owned(),
+    ])
+    .unwrap();
     server
         .distinguished_name
         .push(DnType::CommonName, "127.0.0.1");
@@ -965,6 +969,10 @@ fn write_tls_files(dir: &Path) -> TlsFiles {
     std::fs::write(&files.key, key.serialize_pem()).unwrap();
     files
 }
+
+/// A name the TLS registries' certificates also hold, for tests that reach them through a name
+/// of their own `/etc/hosts` (`.test` is reserved: no real name can be it).
+pub const TLS_HOST_NAME: &str = "tls-registry.test";
 
 /// One bcrypt htpasswd line (the registry accepts nothing else).
 fn bcrypt_htpasswd(user: &str, password: &str) -> Vec<u8> {
