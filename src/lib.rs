@@ -41,6 +41,7 @@ pub mod facade {
     pub use crate::helpers::{HelperConfig, oci};
     pub use crate::kernel::pattern::Pattern;
     pub use crate::kernel::protocol::Request;
+    pub use crate::kernel::tls_roots::BUNDLES as TLS_BUNDLES;
     pub use crate::kernel::token::{self, format_rfc3339, parse_rfc3339};
     pub use crate::kernel::transport::{host_of, is_loopback_host};
     pub use crate::registry::reference::Target;

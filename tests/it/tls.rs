@@ -127,23 +127,10 @@ fn a_cold_https_get_reads_one_bundle_and_the_extra_ca() {
         .iter()
         .filter(|p| p.starts_with("/etc/ssl") || p.starts_with("/etc/pki") || p.ends_with(".pem"))
         .collect();
-    let first_bundle = credential_helper_bundles()
-        .into_iter()
+    let first_bundle = credential_helper::facade::TLS_BUNDLES
+        .iter()
         .find(|b| std::path::Path::new(b).exists());
     let mut want = vec![ca.display().to_string()];
-    want.extend(first_bundle.map(String::from));
+    want.extend(first_bundle.map(|b| b.to_string()));
     assert_eq!(roots, want.iter().collect::<Vec<_>>());
-}
-
-/// The bundles the helper probes, in order (`kernel::tls_roots::BUNDLES`).
-fn credential_helper_bundles() -> Vec<&'static str> {
-    vec![
-        "/etc/ssl/certs/ca-certificates.crt",
-        "/etc/pki/tls/certs/ca-bundle.crt",
-        "/etc/ssl/ca-bundle.pem",
-        "/etc/pki/tls/cacert.pem",
-        "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
-        "/etc/ssl/cert.pem",
-        "/etc/ca-certificates/extracted/tls-ca-bundle.pem",
-    ]
 }
