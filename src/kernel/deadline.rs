@@ -51,16 +51,41 @@ impl Deadline {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Option<T> {
-        if self.passed() {
-            return None;
-        }
+        self.spawn(work).wait()
+    }
+
+    /// Starts `work` on a thread of its own, to be waited for later (until this deadline):
+    /// the caller goes on with other work meanwhile.
+    pub fn spawn<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Running<T> {
         let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
-            .spawn(move || {
-                let _ = tx.send(work());
-            })
-            .ok()?;
-        rx.recv_timeout(self.remaining()).ok()
+        let started = !self.passed()
+            && std::thread::Builder::new()
+                .spawn(move || {
+                    let _ = tx.send(work());
+                })
+                .is_ok();
+        Running {
+            result: started.then_some(rx),
+            deadline: *self,
+        }
+    }
+}
+
+/// Work started by [`Deadline::spawn`].
+#[derive(Debug)]
+pub struct Running<T> {
+    /// `None` if the thread could not start, or the deadline had passed.
+    result: Option<std::sync::mpsc::Receiver<T>>,
+    deadline: Deadline,
+}
+
+impl<T> Running<T> {
+    /// Its result, or `None` if it is still running at the deadline.
+    pub fn wait(self) -> Option<T> {
+        self.result?.recv_timeout(self.deadline.remaining()).ok()
     }
 }
 

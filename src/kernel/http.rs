@@ -43,9 +43,10 @@ pub struct Http {
     #[cfg(target_os = "linux")]
     resolver: SystemResolver,
     runtime: OnceCell<tokio::runtime::Runtime>,
-    /// For `https` (and anything through an `https://` proxy): with the TLS roots.
-    tls: OnceCell<reqwest::Client>,
-    /// For plain `http`: no TLS roots loaded.
+    /// For `https` (and anything through an `https://` proxy): with the TLS roots, and
+    /// what their reading went through. Plain `http` uses it too once it exists.
+    tls: OnceCell<(reqwest::Client, tls::Config)>,
+    /// For plain `http` before any https: no TLS roots read.
     plain: OnceCell<reqwest::Client>,
     requests: std::cell::Cell<u32>,
     /// The call's trace: a retry is a request no caller sees, so it is noted here.
@@ -200,6 +201,10 @@ impl Http {
         self.tls.get().is_some()
     }
 
+    fn roots_failure(&self) -> Option<Error> {
+        self.tls.get()?.1.roots_failure()
+    }
+
     /// How many requests this process sent.
     pub fn requests_sent(&self) -> u32 {
         self.requests.get()
@@ -223,15 +228,24 @@ impl Http {
                 .http
                 .as_deref()
                 .is_some_and(|p| p.to_ascii_lowercase().starts_with("https:"));
-        let cell = if tls { &self.tls } else { &self.plain };
-        if let Some(client) = cell.get() {
+        if let Some((client, _)) = self.tls.get() {
             return Ok((runtime, client));
         }
-        let client = self.build_client(tls)?;
-        Ok((runtime, cell.get_or_init(|| client)))
+        if tls {
+            let config = self
+                .trust
+                .client_config(&self.ca_certs.borrow(), &self.deadline)?;
+            let client = self.build_client(Some(config.rustls.clone()))?;
+            return Ok((runtime, &self.tls.get_or_init(|| (client, config)).0));
+        }
+        if let Some(client) = self.plain.get() {
+            return Ok((runtime, client));
+        }
+        let client = self.build_client(None)?;
+        Ok((runtime, self.plain.get_or_init(|| client)))
     }
 
-    fn build_client(&self, tls: bool) -> Result<reqwest::Client> {
+    fn build_client(&self, tls: Option<rustls::ClientConfig>) -> Result<reqwest::Client> {
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(CONNECT_TIMEOUT)
@@ -241,10 +255,7 @@ impl Http {
         {
             builder = builder.dns_resolver(std::sync::Arc::new(self.resolver.clone()));
         }
-        if tls {
-            let config = self
-                .trust
-                .client_config(&self.ca_certs.borrow(), &self.deadline)?;
+        if let Some(config) = tls {
             builder = builder.use_preconfigured_tls(config);
         }
         let no_proxy =
@@ -342,10 +353,17 @@ impl Http {
         self.requests.set(self.requests.get() + 1);
         let url = redact_url(&req.url);
         runtime.block_on(async {
-            let mut resp = builder.send().await.map_err(|e| SendError {
-                transient: e.is_connect() || e.is_request() && !e.is_timeout(),
-                error: describe(&e, &url, timeout),
-            })?;
+            let mut resp = builder
+                .send()
+                .await
+                .map_err(|e| match self.roots_failure() {
+                    // The handshake found the roots unreadable: say that, not "invalid certificate".
+                    Some(error) => SendError::fatal(error),
+                    None => SendError {
+                        transient: e.is_connect() || e.is_request() && !e.is_timeout(),
+                        error: describe(&e, &url, timeout),
+                    },
+                })?;
             let status = resp.status().as_u16();
             let headers = resp
                 .headers()

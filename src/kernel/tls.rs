@@ -17,6 +17,9 @@ use crate::kernel::files;
 use crate::kernel::platform::Platform;
 use crate::kernel::tls_roots::{self, Roots};
 
+mod verifier;
+use verifier::OnDemand;
+
 /// What [`tls_roots::roots`] decides from, kept until a TLS client is built.
 pub struct Trust {
     platform: Platform,
@@ -33,8 +36,9 @@ impl Trust {
         }
     }
 
-    /// A client configuration trusting the platform's roots and the PEM bundles `extra`.
-    pub fn client_config(&self, extra: &[PathBuf], deadline: &Deadline) -> Result<ClientConfig> {
+    /// A client configuration trusting the platform's roots and the PEM bundles `extra`. On
+    /// Linux the roots are still being read when it returns.
+    pub fn client_config(&self, extra: &[PathBuf], deadline: &Deadline) -> Result<Config> {
         let roots = tls_roots::roots(
             self.platform,
             self.cert_file.as_deref(),
@@ -44,8 +48,23 @@ impl Trust {
     }
 }
 
+/// A TLS client configuration, and what its roots' reading went through.
+pub struct Config {
+    pub rustls: ClientConfig,
+    on_demand: Option<Arc<OnDemand>>,
+}
+
+impl Config {
+    /// Why the roots could not be read, if a handshake found that out: the words to give
+    /// instead of the TLS library's (which only knows verification failed).
+    pub fn roots_failure(&self) -> Option<Error> {
+        self.on_demand.as_ref()?.failure()
+    }
+}
+
 /// A client configuration trusting `roots` and the PEM bundles `extra`.
-fn client_config(roots: Roots, extra: &[PathBuf], deadline: &Deadline) -> Result<ClientConfig> {
+fn client_config(roots: Roots, extra: &[PathBuf], deadline: &Deadline) -> Result<Config> {
+    // Read first, in order: the user's own CAs are small, and a mistake in them is said now.
     let mut extra_certs = Vec::new();
     for path in extra {
         let pem = files::read_required(path, "CA certificate")?;
@@ -60,27 +79,32 @@ fn client_config(roots: Roots, extra: &[PathBuf], deadline: &Deadline) -> Result
         extra_certs.extend(certs.into_iter().map(|c| (c, path)));
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    match roots {
-        Roots::Os => os_verified(provider, extra_certs.into_iter().map(|(c, _)| c).collect()),
-        roots => {
-            let loaded = tls_roots::load(&roots, deadline)?;
-            if loaded.roots.is_empty() && extra_certs.is_empty() {
-                return Err(no_roots(&roots, &loaded.from));
-            }
-            let mut store = loaded.roots;
-            for (cert, path) in extra_certs {
-                store.add(cert).map_err(|e| {
-                    Error::new(format!(
-                        "a certificate in CA file {} cannot be a trust root: {e}",
-                        path.display()
-                    ))
-                })?;
-            }
-            Ok(builder(provider)?
-                .with_root_certificates(store)
-                .with_no_client_auth())
-        }
+    if roots == Roots::Os {
+        let extra = extra_certs.into_iter().map(|(c, _)| c).collect();
+        return Ok(Config {
+            rustls: os_verified(provider, extra)?,
+            on_demand: None,
+        });
     }
+    let mut store = rustls::RootCertStore::empty();
+    for (cert, path) in extra_certs {
+        store.add(cert).map_err(|e| {
+            Error::new(format!(
+                "a certificate in CA file {} cannot be a trust root: {e}",
+                path.display()
+            ))
+        })?;
+    }
+    let loading = tls_roots::start(&roots, deadline);
+    let on_demand = Arc::new(OnDemand::new(Arc::clone(&provider), store, roots, loading));
+    let rustls = builder(provider)?
+        .dangerous()
+        .with_custom_certificate_verifier(on_demand.clone())
+        .with_no_client_auth();
+    Ok(Config {
+        rustls,
+        on_demand: Some(on_demand),
+    })
 }
 
 fn builder(
@@ -89,24 +113,6 @@ fn builder(
     ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::new(format!("cannot set up TLS: {e}")))
-}
-
-fn no_roots(roots: &Roots, read: &[PathBuf]) -> Error {
-    let where_ = match read {
-        [] => format!("nothing found in {}", tls_roots::describe(roots)),
-        read => format!(
-            "no certificate in {}",
-            read.iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
-    Error::new(format!("no trusted TLS root certificates: {where_}")).hint(format!(
-        "install the ca-certificates package, or set {} or {} to a PEM CA bundle",
-        vars::SSL_CERT_FILE,
-        vars::CA_CERT
-    ))
 }
 
 /// macOS and Windows: the OS verifies, with `extra` as further roots.
@@ -136,44 +142,4 @@ fn os_verified(
 }
 
 #[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-    use crate::kernel::tls_roots::Source;
-
-    fn soon() -> Deadline {
-        Deadline::after(Duration::from_secs(1))
-    }
-
-    #[test]
-    fn extra_cas_count_and_nothing_at_all_is_a_clear_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let key = rcgen::KeyPair::generate().unwrap();
-        let ca = rcgen::CertificateParams::new(vec!["ca".to_string()])
-            .unwrap()
-            .self_signed(&key)
-            .unwrap();
-        let ca_path = dir.path().join("ca.pem");
-        std::fs::write(&ca_path, ca.pem()).unwrap();
-        let none = || Roots::FirstOf(vec![Source::Bundle(dir.path().join("missing.pem"))]);
-
-        // No system roots, but an extra CA: a working configuration.
-        assert!(client_config(none(), std::slice::from_ref(&ca_path), &soon()).is_ok());
-
-        let err = client_config(none(), &[], &soon()).unwrap_err().to_string();
-        assert!(
-            err.contains("no trusted TLS root certificates")
-                && err.contains("missing.pem")
-                && err.contains("install the ca-certificates package"),
-            "{err}"
-        );
-
-        let empty = dir.path().join("empty.pem");
-        std::fs::write(&empty, "no certificate here\n").unwrap();
-        let err = client_config(none(), &[empty], &soon())
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("no certificate in CA file"), "{err}");
-    }
-}
+mod tests;

@@ -8,18 +8,21 @@
 //! holds every certificate of the bundle again, one file each, and reading ~290 files cost
 //! more than the rest of a cold https `get`.
 //!
-//! Reading happens on a thread of its own, waited for until the call's deadline: a bundle on a
-//! hung network file system ends the `get` with an error in time instead of holding it.
+//! Reading happens on a thread of its own, started when the TLS client is built and waited for
+//! (until the call's deadline) only when a server's certificate arrives: the reading overlaps
+//! the connection, and a bundle on a hung network file system ends the `get` with an error in
+//! time instead of holding it. What is read is an [`Index`]: see there why.
 
 use std::path::{Path, PathBuf};
 
-use rustls_pki_types::CertificateDer;
-
-use crate::kernel::deadline::Deadline;
+use crate::kernel::deadline::{Deadline, Running};
 use crate::kernel::env::vars;
 use crate::kernel::error::{Error, Result};
 use crate::kernel::files;
 use crate::kernel::platform::{Platform, split_path_list};
+
+mod pem;
+pub use pem::{Index, names, parse_pem};
 
 /// The distributions' CA bundle files, in the order probed (Go's `crypto/x509` list, plus
 /// Arch's): Debian, Ubuntu, Gentoo, Arch and Alpine (`ca-certificates.crt`), Fedora and RHEL 6,
@@ -94,35 +97,55 @@ pub fn roots(platform: Platform, cert_file: Option<&str>, cert_dir: Option<&str>
     Roots::FirstOf(sources)
 }
 
-/// The trust anchors of `roots` (not [`Roots::Os`], which loads none), read before
-/// `deadline` on a thread of its own (a read may hang).
-pub fn load(roots: &Roots, deadline: &Deadline) -> Result<Loaded> {
+/// Starts reading the certificates of `roots` (not [`Roots::Os`], which reads none) on a
+/// thread of its own (a read may hang), to be waited for until `deadline`.
+pub fn start(roots: &Roots, deadline: &Deadline) -> Loading {
     let job = roots.clone();
-    deadline
-        .run_within(move || load_now(&job))
-        .unwrap_or_else(|| {
+    Loading {
+        running: deadline.spawn(move || load_now(&job)),
+        roots: roots.clone(),
+    }
+}
+
+/// Reading started by [`start`].
+#[derive(Debug)]
+pub struct Loading {
+    running: Running<Result<Loaded>>,
+    roots: Roots,
+}
+
+impl Loading {
+    pub fn wait(self) -> Result<Loaded> {
+        self.running.wait().unwrap_or_else(|| {
             Err(Error::new(format!(
                 "reading the TLS roots ({}) did not finish in time",
-                describe(roots)
+                describe(&self.roots)
             ))
             .hint(format!(
                 "is the file system holding them hung? Point {} at a local CA bundle",
                 vars::SSL_CERT_FILE
             )))
         })
+    }
 }
 
-/// What was loaded, and from where (for messages).
+/// [`start`], then wait.
+#[cfg(test)]
+pub fn load(roots: &Roots, deadline: &Deadline) -> Result<Loaded> {
+    start(roots, deadline).wait()
+}
+
+/// What was read, and from where (for messages).
 #[derive(Debug)]
 pub struct Loaded {
-    pub roots: rustls::RootCertStore,
+    pub index: Index,
     /// The sources read; empty when none of [`Roots::FirstOf`] exists.
     pub from: Vec<PathBuf>,
 }
 
 fn load_now(roots: &Roots) -> Result<Loaded> {
     let mut loaded = Loaded {
-        roots: rustls::RootCertStore::empty(),
+        index: Index::default(),
         from: Vec::new(),
     };
     match roots {
@@ -130,7 +153,7 @@ fn load_now(roots: &Roots) -> Result<Loaded> {
         Roots::Named { var, sources } => {
             for source in sources {
                 let path = source.path();
-                if !read_source(source, &mut loaded.roots)? {
+                if !read_source(source, &mut loaded.index)? {
                     return Err(Error::new(format!(
                         "{var} names {}, which does not exist",
                         path.display()
@@ -142,7 +165,7 @@ fn load_now(roots: &Roots) -> Result<Loaded> {
         }
         Roots::FirstOf(sources) => {
             for source in sources {
-                if read_source(source, &mut loaded.roots)? {
+                if read_source(source, &mut loaded.index)? {
                     loaded.from.push(source.path().to_path_buf());
                     break;
                 }
@@ -161,9 +184,9 @@ impl Source {
 }
 
 /// Adds the certificates of `source` to `store`; `false` if it does not exist.
-fn read_source(source: &Source, store: &mut rustls::RootCertStore) -> Result<bool> {
+fn read_source(source: &Source, index: &mut Index) -> Result<bool> {
     match source {
-        Source::Bundle(path) => read_bundle(path, store),
+        Source::Bundle(path) => read_bundle(path, index),
         Source::Directory(dir) => {
             let entries = match std::fs::read_dir(dir) {
                 Ok(entries) => entries,
@@ -177,7 +200,7 @@ fn read_source(source: &Source, store: &mut rustls::RootCertStore) -> Result<boo
                 .collect();
             for name in directory_files(&names) {
                 // A dangling link or a subdirectory is not a certificate; skip it, as OpenSSL does.
-                let _ = read_bundle(&dir.join(name), store);
+                let _ = read_bundle(&dir.join(name), index);
             }
             Ok(true)
         }
@@ -214,124 +237,33 @@ fn is_hash_name(name: &str) -> bool {
         && n.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Reads a PEM bundle in pieces into `store`, keeping each certificate only as its trust anchor
-/// (subject and key): every page touched costs a fault, and whole, a distribution's bundle is
-/// 220 KB of text and 150 KB of DER. `false` if it does not exist.
-fn read_bundle(path: &Path, store: &mut rustls::RootCertStore) -> Result<bool> {
-    use std::io::Read;
-    let Some(mut file) = files::open_regular(path)? else {
+/// Reads a PEM bundle into `index`; `false` if it does not exist.
+fn read_bundle(path: &Path, index: &mut Index) -> Result<bool> {
+    let Some(pem) = files::read_capped(path)? else {
         return Ok(false);
     };
-    let mut pem = PemCerts::new(path, |der: &[u8]| {
-        // A bundle may hold a certificate webpki cannot use; the others still count.
-        let _ = store.add(CertificateDer::from(der));
-    });
-    let mut buf = vec![0u8; 32 * 1024];
-    let mut total = 0u64;
-    loop {
-        let n = file
-            .read(&mut buf)
-            .map_err(|e| Error::new(format!("cannot read {}: {e}", path.display())))?;
-        if n == 0 {
-            break;
-        }
-        total += n as u64;
-        if total > files::MAX_FILE_BYTES {
-            return Err(files::too_large(path, files::MAX_FILE_BYTES));
-        }
-        pem.feed(&buf[..n])?;
-    }
-    pem.finish()?;
+    index.add_pem(path, pem)?;
     Ok(true)
 }
 
-/// The certificates of a PEM file (other sections, such as keys or CRLs, are skipped).
-pub fn parse_pem(path: &Path, pem: &[u8], out: &mut Vec<CertificateDer<'static>>) -> Result<()> {
-    let mut certs = PemCerts::new(path, |der: &[u8]| {
-        out.push(CertificateDer::from(der.to_vec()))
-    });
-    certs.feed(pem)?;
-    certs.finish()
-}
-
-/// A PEM reader fed in pieces, calling `found` with each certificate's DER. Certificates are
-/// public, so they are decoded with the `base64` crate: rustls-pki-types' PEM reader decodes in
-/// constant time, as keys need, and took ~3 ms for Debian's bundle.
-struct PemCerts<'a, F: FnMut(&[u8])> {
-    path: &'a Path,
-    found: F,
-    /// The unfinished last line of what was fed.
-    pending: Vec<u8>,
-    inside: bool,
-    b64: Vec<u8>,
-    der: Vec<u8>,
-}
-
-impl<'a, F: FnMut(&[u8])> PemCerts<'a, F> {
-    fn new(path: &'a Path, found: F) -> Self {
-        PemCerts {
-            path,
-            found,
-            pending: Vec::new(),
-            inside: false,
-            b64: Vec::with_capacity(4096),
-            der: Vec::with_capacity(4096),
-        }
-    }
-
-    fn feed(&mut self, mut bytes: &[u8]) -> Result<()> {
-        while let Some(end) = bytes.iter().position(|&b| b == b'\n') {
-            if self.pending.is_empty() {
-                self.line(&bytes[..end])?;
-            } else {
-                let mut line = std::mem::take(&mut self.pending);
-                line.extend_from_slice(&bytes[..end]);
-                self.line(&line)?;
-                line.clear();
-                self.pending = line;
-            }
-            bytes = &bytes[end + 1..];
-        }
-        self.pending.extend_from_slice(bytes);
-        Ok(())
-    }
-
-    fn finish(mut self) -> Result<()> {
-        let last = std::mem::take(&mut self.pending);
-        self.line(&last)?;
-        match self.inside {
-            true => Err(self.invalid("a certificate has no END line")),
-            false => Ok(()),
-        }
-    }
-
-    fn line(&mut self, line: &[u8]) -> Result<()> {
-        use base64::Engine as _;
-        const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
-        const END: &[u8] = b"-----END CERTIFICATE-----";
-        let line = line.trim_ascii();
-        if !self.inside {
-            self.inside = line == BEGIN;
-            self.b64.clear();
-        } else if line == END {
-            self.der.clear();
-            base64::engine::general_purpose::STANDARD
-                .decode_vec(&self.b64, &mut self.der)
-                .map_err(|_| self.invalid("not base64"))?;
-            (self.found)(&self.der);
-            self.inside = false;
-        } else {
-            self.b64.extend_from_slice(line);
-        }
-        Ok(())
-    }
-
-    fn invalid(&self, why: &str) -> Error {
-        Error::new(format!(
-            "invalid PEM certificate in {}: {why}",
-            self.path.display()
-        ))
-    }
+/// The error when `roots` (of which `read` were read) hold no certificate, and the user gave
+/// no CA of their own either.
+pub fn nothing_trusted(roots: &Roots, read: &[PathBuf]) -> Error {
+    let where_ = match read {
+        [] => format!("nothing found in {}", describe(roots)),
+        read => format!(
+            "no certificate in {}",
+            read.iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    Error::new(format!("no trusted TLS root certificates: {where_}")).hint(format!(
+        "install the ca-certificates package, or set {} or {} to a PEM CA bundle",
+        vars::SSL_CERT_FILE,
+        vars::CA_CERT
+    ))
 }
 
 /// The sources, for messages.

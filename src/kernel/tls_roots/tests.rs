@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use std::time::Duration;
 
@@ -93,13 +94,14 @@ fn a_directory_is_read_by_its_hash_names_when_it_has_them() {
 }
 
 /// A self-signed certificate in PEM, made fresh.
+/// A self-signed certificate for the host `name`, with `name` as its subject's common name.
 fn pem_cert(name: &str) -> String {
     let key = rcgen::KeyPair::generate().unwrap();
-    rcgen::CertificateParams::new(vec![name.to_string()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap()
-        .pem()
+    let mut params = rcgen::CertificateParams::new(vec![name.to_string()]).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    params.self_signed(&key).unwrap().pem()
 }
 
 fn within_a_second() -> Deadline {
@@ -119,7 +121,7 @@ fn only_the_first_existing_source_is_read() {
         Source::Directory(path("certs")),
     ]);
     let loaded = load(&first_of, &within_a_second()).unwrap();
-    assert_eq!(loaded.roots.len(), 2, "the bundle, not the directory too");
+    assert_eq!(loaded.index.len(), 2, "the bundle, not the directory too");
     assert_eq!(loaded.from, [path("bundle.pem")]);
 
     let only_dir = Roots::FirstOf(vec![
@@ -127,11 +129,11 @@ fn only_the_first_existing_source_is_read() {
         Source::Directory(path("certs")),
     ]);
     let loaded = load(&only_dir, &within_a_second()).unwrap();
-    assert_eq!((loaded.roots.len(), loaded.from), (1, vec![path("certs")]));
+    assert_eq!((loaded.index.len(), loaded.from), (1, vec![path("certs")]));
 
     let nothing = Roots::FirstOf(vec![Source::Bundle(path("missing.pem"))]);
     let loaded = load(&nothing, &within_a_second()).unwrap();
-    assert!(loaded.roots.is_empty() && loaded.from.is_empty());
+    assert!(loaded.index.is_empty() && loaded.from.is_empty());
 }
 
 #[test]
@@ -183,15 +185,6 @@ fn pem_bundles_are_read_as_rustls_reads_them() {
         .map(|p| CertificateDer::from_pem_slice(p.as_bytes()).unwrap())
         .collect();
     assert_eq!(ours, theirs);
-    // Fed in pieces that split lines and markers, as a file is read.
-    let mut pieces = Vec::new();
-    let mut reader = PemCerts::new(Path::new("b.pem"), |der: &[u8]| pieces.push(der.to_vec()));
-    for piece in bundle.as_bytes().chunks(7) {
-        reader.feed(piece).unwrap();
-    }
-    reader.finish().unwrap();
-    let pieces: Vec<CertificateDer> = pieces.into_iter().map(CertificateDer::from).collect();
-    assert_eq!(pieces, theirs);
     // The distribution's bundle of this machine, where there is one.
     for bundle in BUNDLES {
         if let Ok(pem) = std::fs::read(bundle) {
@@ -212,4 +205,88 @@ fn loading_past_the_deadline_is_an_error_in_time() {
     let err = load(&roots, &gone).unwrap_err().to_string();
     assert!(err.contains("did not finish in time"), "{err}");
     assert!(err.contains("SSL_CERT_FILE"), "{err}");
+}
+
+/// Every certificate's subject as webpki reads it for a trust anchor.
+fn anchor_subjects(certs: &[CertificateDer<'static>]) -> Vec<Vec<u8>> {
+    certs
+        .iter()
+        .map(|c| {
+            let mut store = rustls::RootCertStore::empty();
+            store.add(c.clone()).unwrap();
+            store.roots[0].subject.as_ref().to_vec()
+        })
+        .collect()
+}
+
+#[test]
+fn names_are_read_as_webpki_reads_them_even_from_the_start_of_a_certificate() {
+    let mut certs = Vec::new();
+    // A subject longer than 127 bytes takes a long-form length.
+    let mut long = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    let cn = "a name long enough to need a two-byte length ".repeat(4);
+    long.distinguished_name.push(rcgen::DnType::CommonName, cn);
+    let long = long
+        .self_signed(&rcgen::KeyPair::generate().unwrap())
+        .unwrap();
+    let pems = pem_cert("a") + &long.pem();
+    parse_pem(Path::new("t.pem"), pems.as_bytes(), &mut certs).unwrap();
+    for bundle in BUNDLES {
+        if let Ok(pem) = std::fs::read(bundle) {
+            parse_pem(Path::new(bundle), &pem, &mut certs).unwrap();
+        }
+    }
+    for (cert, subject) in certs.iter().zip(anchor_subjects(&certs)) {
+        let read = names(cert).unwrap();
+        assert_eq!(read.subject, subject);
+        // Self-signed, as roots are.
+        assert_eq!(read.issuer, read.subject);
+        // Any start that holds the subject is enough; a shorter one says so.
+        let end = read.subject.as_ptr() as usize - cert.as_ptr() as usize + subject.len();
+        assert_eq!(names(&cert[..end]).unwrap().subject, subject);
+        for cut in [0, 1, 4, 9, end / 2, end - 1] {
+            assert_eq!(
+                names(&cert[..cut]),
+                Err(pem::Walk::Truncated),
+                "cut at {cut}"
+            );
+        }
+    }
+    for malformed in [
+        &b"\x31\x03\x02\x01\x00"[..],
+        b"\x30\x80",
+        b"\x30\x85\x01\x01\x01\x01\x01",
+    ] {
+        assert_eq!(names(malformed), Err(pem::Walk::Malformed));
+    }
+}
+
+#[test]
+fn an_index_decodes_only_the_certificates_asked_for_by_subject() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (pem_cert("a"), pem_cert("b"));
+    let bundle = tmp.path().join("bundle.pem");
+    std::fs::write(&bundle, a.clone() + &b).unwrap();
+    let roots = Roots::FirstOf(vec![Source::Bundle(bundle)]);
+    let loaded = load(&roots, &within_a_second()).unwrap();
+    let b_der = CertificateDer::from_pem_slice(b.as_bytes()).unwrap();
+    let b_subject = names(&b_der).unwrap().subject.to_vec();
+    assert_eq!(loaded.index.issued_to(&[&b_subject]), [b_der]);
+    assert!(loaded.index.issued_to(&[b"no such name"]).is_empty());
+    // Debian's bundle: every certificate is found by its own subject.
+    for bundle in BUNDLES.iter().filter(|b| Path::new(b).exists()) {
+        let roots = Roots::FirstOf(vec![Source::Bundle(PathBuf::from(bundle))]);
+        let loaded = load(&roots, &within_a_second()).unwrap();
+        let pem = std::fs::read(bundle).unwrap();
+        let all: Vec<CertificateDer> = CertificateDer::pem_slice_iter(&pem)
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(loaded.index.len(), all.len(), "{bundle}");
+        for (cert, subject) in all.iter().zip(anchor_subjects(&all)) {
+            assert!(
+                loaded.index.issued_to(&[&subject]).contains(cert),
+                "{bundle}"
+            );
+        }
+    }
 }
