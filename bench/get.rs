@@ -18,13 +18,16 @@
 //!
 //! Options (after `--`): `--runs N` single-process runs per case (default 300), `--reps N`
 //! repetitions of the 64-process burst (default 10; the 200-process burst gets half),
-//! `--quick` (30 runs, 2 reps), `--helper PATH` to measure another build of the binary.
+//! `--quick` (30 runs, 2 reps), `--helper PATH` to measure another build of the binary,
+//! `--hold` to write each case as a shell script and wait (for `perf` or `strace` by hand).
 
 #[path = "../tests/it/support/mod.rs"]
 mod support;
 
+mod hold;
 mod measure;
 mod proxy;
+mod reference;
 mod report;
 mod setup;
 
@@ -40,7 +43,7 @@ use report::Report;
 use setup::{BASIC_USER, Requests, Sandbox, Servers, TOKEN_USER};
 
 const USAGE: &str =
-    "usage: cargo bench --bench get [-- [--runs N] [--reps N] [--quick] [--helper PATH]]";
+    "usage: cargo bench --bench get [-- [--runs N] [--reps N] [--quick] [--helper PATH] [--hold]]";
 
 /// Untimed runs of each case first: page cache, and the state a case is about (a remembered
 /// challenge, a cached token).
@@ -55,6 +58,8 @@ struct Options {
     reps: usize,
     /// Another build of the binary to measure (e.g. with other link flags).
     helper: Option<PathBuf>,
+    /// Set everything up, write each case as a script, and wait instead of measuring.
+    hold: bool,
 }
 
 impl Options {
@@ -63,6 +68,7 @@ impl Options {
             runs: 300,
             reps: 10,
             helper: None,
+            hold: false,
         };
         let mut args = std::env::args().skip(1);
         let number = |value: Option<String>| -> usize {
@@ -78,6 +84,7 @@ impl Options {
                 "--runs" => options.runs = number(args.next()),
                 "--reps" => options.reps = number(args.next()),
                 "--quick" => (options.runs, options.reps) = (30, 2),
+                "--hold" => options.hold = true,
                 "--helper" => match args.next() {
                     Some(path) => options.helper = Some(PathBuf::from(path)),
                     None => usage_error("--helper needs a path"),
@@ -288,15 +295,21 @@ fn main() -> ExitCode {
         Err(why) => progress(&format!("uv: unavailable ({why})")),
     }
 
+    if options.hold {
+        hold::hold(root.path(), &cases);
+        return ExitCode::SUCCESS;
+    }
     progress(&format!(
         "{} interleaved runs of {} cases",
         options.runs,
         cases.len()
     ));
+    let mut reference = reference::Reference::default();
     for _ in 0..WARMUP {
         for case in &mut cases {
             case.run(&sandbox, &servers, &launcher, false);
         }
+        reference.run(&servers, false);
     }
     check_access(&servers, &cases);
     let helper_runs = || std::fs::read_to_string(&helper_log).map_or(0, |l| l.lines().count());
@@ -305,6 +318,7 @@ fn main() -> ExitCode {
         for case in &mut cases {
             case.run(&sandbox, &servers, &launcher, true);
         }
+        reference.run(&servers, true);
     }
 
     let one_repo: Vec<String> = (0..ONE_REPO_GETS)
@@ -340,6 +354,7 @@ fn main() -> ExitCode {
         runs: options.runs,
         cases: &cases,
         bursts: &bursts,
+        reference: &reference,
         uv: match &uv {
             Ok((_, version)) => Ok(version),
             Err(why) => Err(why),

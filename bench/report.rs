@@ -4,6 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::measure::{median, ms, percentile};
+use crate::reference::Reference;
 use crate::setup::Requests;
 use crate::{BurstCase, Case, Kind};
 
@@ -21,6 +22,8 @@ pub struct Report<'a> {
     pub cases: &'a [Case],
     /// One repository, then many repositories.
     pub bursts: &'a [BurstCase; 2],
+    /// The `/v2/` ping alone from a ready client, over http and https.
+    pub reference: &'a Reference,
     /// uv's version, or why it is unavailable.
     pub uv: Result<&'a str, &'a str>,
     pub helper: &'a Path,
@@ -136,6 +139,21 @@ impl Report<'_> {
             };
             println!("{word} {}", verdict.what);
         }
+        // Not a target: what https costs any client here, and the helper's share of its own.
+        let (https, http) = self.https_extra();
+        let (ref_http, ref_https) = (median(&self.reference.http), median(&self.reference.https));
+        let floor_extra = ref_https.saturating_sub(ref_http);
+        println!(
+            "INFO the `/v2/` ping alone from a rustls client set up in advance: {:.2} ms over http, \
+             {:.2} ms over https (+{:.2} ms: the server's TLS, the handshake and its round trip)",
+            ms(ref_http),
+            ms(ref_https),
+            ms(floor_extra)
+        );
+        println!(
+            "INFO cold https `get` beyond that floor (the helper's own https cost): +{:.2} ms",
+            ms(https.saturating_sub(http).saturating_sub(floor_extra))
+        );
         // Not a target: what skipping `scripts/build-release` costs.
         for kind in [Kind::PlainStatic, Kind::PlainWarm] {
             if let Some(case) = self.case(kind) {
@@ -146,6 +164,12 @@ impl Report<'_> {
                 );
             }
         }
+    }
+
+    /// Medians of the cold `get` over https and over http.
+    fn https_extra(&self) -> (Duration, Duration) {
+        let median_of = |kind| median(&self.case(kind).unwrap().walls);
+        (median_of(Kind::ColdHttps), median_of(Kind::Cold))
     }
 
     pub fn all_pass(&self) -> bool {
@@ -236,8 +260,7 @@ impl Report<'_> {
                 ),
             });
         }
-        let https = median(&self.case(Kind::ColdHttps).unwrap().walls);
-        let http = median(&self.case(Kind::Cold).unwrap().walls);
+        let (https, http) = self.https_extra();
         let extra = https.saturating_sub(http);
         verdicts.push(Verdict {
             pass: Some(extra <= MAX_HTTPS_EXTRA),
