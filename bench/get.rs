@@ -110,6 +110,10 @@ fn progress(what: &str) {
 }
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some(reference::PING) {
+        return reference::ping_main(&args[1..]);
+    }
     let options = Options::parse();
     let started = Instant::now();
     // Other processes on the machine make every time noisier (the ratios less so).
@@ -233,6 +237,9 @@ fn main() -> ExitCode {
         ));
     }
     let plain_get = sandbox.program(&plain, &["get"]);
+    // This binary, run again as the reference ping.
+    let bench = std::env::current_exe().expect("the benchmark's own path");
+    const UNAUTHORIZED: &str = "HTTP/1.1 401 Unauthorized";
     cases.extend([
         Case::new(
             Kind::StartUp,
@@ -270,6 +277,25 @@ fn main() -> ExitCode {
         )
         .cache(CacheMode::Fresh),
         Case::new(
+            Kind::PingHttp,
+            &sandbox.program(&bench, &[reference::PING, &servers.token_proxy.host()]),
+            &cold_uri,
+            Expect::FirstLine(UNAUTHORIZED.to_owned()),
+        ),
+        Case::new(
+            Kind::PingHttps,
+            &sandbox.program(
+                &bench,
+                &[
+                    reference::PING,
+                    &servers.tls_proxy.host(),
+                    servers.tls.ca_pem_path().to_str().unwrap(),
+                ],
+            ),
+            &cold_https_uri,
+            Expect::FirstLine(UNAUTHORIZED.to_owned()),
+        ),
+        Case::new(
             Kind::PlainStatic,
             &plain_get,
             &static_uri,
@@ -304,12 +330,10 @@ fn main() -> ExitCode {
         options.runs,
         cases.len()
     ));
-    let mut reference = reference::Reference::default();
     for _ in 0..WARMUP {
         for case in &mut cases {
             case.run(&sandbox, &servers, &launcher, false);
         }
-        reference.run(&servers, false);
     }
     check_access(&servers, &cases);
     let helper_runs = || std::fs::read_to_string(&helper_log).map_or(0, |l| l.lines().count());
@@ -318,7 +342,6 @@ fn main() -> ExitCode {
         for case in &mut cases {
             case.run(&sandbox, &servers, &launcher, true);
         }
-        reference.run(&servers, true);
     }
 
     let one_repo: Vec<String> = (0..ONE_REPO_GETS)
@@ -354,7 +377,6 @@ fn main() -> ExitCode {
         runs: options.runs,
         cases: &cases,
         bursts: &bursts,
-        reference: &reference,
         uv: match &uv {
             Ok((_, version)) => Ok(version),
             Err(why) => Err(why),
@@ -404,6 +426,8 @@ pub enum Kind {
     Cold,
     Remembered,
     ColdHttps,
+    PingHttp,
+    PingHttps,
     PlainStatic,
     PlainWarm,
     Uv,
@@ -425,6 +449,10 @@ impl Kind {
             Kind::ColdHttps => {
                 "`get`, cold over https: empty cache, system roots + the registry's CA"
             }
+            Kind::PingHttp => "reference: a new process sending only the `/v2/` ping, over http",
+            Kind::PingHttps => {
+                "reference: the same over https with rustls, the registry's CA its only root"
+            }
             Kind::PlainStatic => "plain `cargo build --release` (dynamic): static `get`",
             Kind::PlainWarm => "plain `cargo build --release` (dynamic): warm `get`",
             Kind::Uv => "uv's helper, the same static credential",
@@ -443,6 +471,8 @@ impl Kind {
             Kind::Cold => "cold `get`",
             Kind::Remembered => "cold `get` with a remembered challenge",
             Kind::ColdHttps => "cold https `get`",
+            Kind::PingHttp => "http ping",
+            Kind::PingHttps => "https ping",
             Kind::PlainStatic => "static `get` of the plain cargo build",
             Kind::PlainWarm => "warm `get` of the plain cargo build",
             Kind::Uv => "uv",
@@ -580,6 +610,7 @@ fn check_access(servers: &Servers, cases: &[Case]) {
             Kind::Cold | Kind::Remembered => servers.token.pull(headers(), "bench/cold", "v1"),
             Kind::ColdHttps => servers.tls.pull(headers(), "bench/cold", "v1"),
             Kind::Floor | Kind::FloorStatic | Kind::StartUp | Kind::Uv => continue,
+            Kind::PingHttp | Kind::PingHttps => continue,
         };
         if let Err(e) = pulled {
             panic!(

@@ -4,7 +4,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::measure::{median, ms, percentile};
-use crate::reference::Reference;
 use crate::setup::Requests;
 use crate::{BurstCase, Case, Kind};
 
@@ -22,8 +21,6 @@ pub struct Report<'a> {
     pub cases: &'a [Case],
     /// One repository, then many repositories.
     pub bursts: &'a [BurstCase; 2],
-    /// The `/v2/` ping alone from a ready client, over http and https.
-    pub reference: &'a Reference,
     /// uv's version, or why it is unavailable.
     pub uv: Result<&'a str, &'a str>,
     pub helper: &'a Path,
@@ -141,13 +138,15 @@ impl Report<'_> {
         }
         // Not a target: what https costs any client here, and the helper's share of its own.
         let (https, http) = self.https_extra();
-        let (ref_http, ref_https) = (median(&self.reference.http), median(&self.reference.https));
-        let floor_extra = ref_https.saturating_sub(ref_http);
+        let median_of = |kind| median(&self.case(kind).unwrap().walls);
+        let (ping_http, ping_https) = (median_of(Kind::PingHttp), median_of(Kind::PingHttps));
+        let floor_extra = ping_https.saturating_sub(ping_http);
         println!(
-            "INFO the `/v2/` ping alone from a rustls client set up in advance: {:.2} ms over http, \
-             {:.2} ms over https (+{:.2} ms: the server's TLS, the handshake and its round trip)",
-            ms(ref_http),
-            ms(ref_https),
+            "INFO a new process sending only the `/v2/` ping: {:.2} ms over http, {:.2} ms over \
+             https with rustls and one root (+{:.2} ms: the server's TLS, the handshake, and TLS \
+             code run the first time)",
+            ms(ping_http),
+            ms(ping_https),
             ms(floor_extra)
         );
         println!(
