@@ -14,6 +14,8 @@ use std::process::Command;
 
 /// Set by the release workflow (or a packager) when the source has no git checkout.
 const COMMIT_VAR: &str = "CREDENTIAL_HELPER_BUILD_COMMIT";
+/// Set by the release workflow to `owner/name`: where `launcher` points generated launchers.
+const REPOSITORY_VAR: &str = "CREDENTIAL_HELPER_RELEASE_REPOSITORY";
 
 fn main() {
     let linux = std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux");
@@ -26,6 +28,22 @@ fn main() {
     }
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed={COMMIT_VAR}");
+    println!("cargo:rerun-if-env-changed={REPOSITORY_VAR}");
+    let repository = std::env::var(REPOSITORY_VAR).unwrap_or_default();
+    let plain = |part: &str| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    };
+    if !repository.is_empty()
+        && !repository
+            .split_once('/')
+            .is_some_and(|(o, n)| plain(o) && plain(n))
+    {
+        panic!("{REPOSITORY_VAR}={repository:?} is not `owner/name`");
+    }
+    println!("cargo:rustc-env={REPOSITORY_VAR}={repository}");
 
     let commit = git_commit()
         .or_else(|| {

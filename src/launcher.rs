@@ -9,13 +9,15 @@ use crate::kernel::digest;
 use crate::kernel::env::{Env, vars};
 use crate::kernel::error::{Error, Result};
 
-/// The GitHub account the releases are published under. Set it when the repository is
-/// published: it is the default download location of every generated launcher.
-pub const RELEASE_OWNER: &str = "OWNER";
+/// `owner/name` of the GitHub repository that publishes the releases, recorded by build.rs
+/// from `CREDENTIAL_HELPER_RELEASE_REPOSITORY` (the release workflow sets it to the repository
+/// it runs in); empty in other builds, which need `--download-url`.
+pub const RELEASE_REPOSITORY: &str = env!("CREDENTIAL_HELPER_RELEASE_REPOSITORY");
 
-/// `<base>/v<version>/<asset>` is an asset's URL.
-pub fn default_download_url() -> String {
-    format!("https://github.com/{RELEASE_OWNER}/credential-helper/releases/download")
+/// Where this build's releases are published: `<base>/v<version>/<asset>` is an asset's URL.
+pub fn default_download_url() -> Option<String> {
+    (!RELEASE_REPOSITORY.is_empty())
+        .then(|| format!("https://github.com/{RELEASE_REPOSITORY}/releases/download"))
 }
 
 /// Every platform a release may carry, as the release workflow names them.
@@ -85,7 +87,14 @@ pub fn parse(args: &[String]) -> std::result::Result<Request, String> {
         return Err(format!("`launcher`: {version:?} is not a release version"));
     }
     let checksums = checksums.ok_or("`launcher` needs --checksums <SHA256SUMS file>")?;
-    let download_url = download_url.unwrap_or_else(default_download_url);
+    let Some(download_url) = download_url.or_else(default_download_url) else {
+        return Err(
+            "`launcher`: this build does not know where its releases are published: \
+                    pass --download-url <base URL> (release builds take it from the repository \
+                    that built them)"
+                .into(),
+        );
+    };
     if !(download_url.starts_with("https://") || download_url.starts_with("http://"))
         || download_url.contains(['\'', '"', '\\', '$', '`', ' ', '\n'])
     {

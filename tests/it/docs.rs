@@ -17,6 +17,8 @@ const TEST_KNOBS: &[&str] = &[
     "CREDENTIAL_HELPER_TEST_TOOLS_PATH",
     // Read by build.rs for `--version` when there is no git checkout, not by the binary.
     "CREDENTIAL_HELPER_BUILD_COMMIT",
+    // Read by build.rs in the release workflow: the default download location of `launcher`.
+    "CREDENTIAL_HELPER_RELEASE_REPOSITORY",
 ];
 /// tweag/credential-helper's variables, which its migration page names to say they are not
 /// read here; anywhere else they would be stale docs.

@@ -47,7 +47,15 @@ fn launcher(bazel: &Bazel, sums: &Path) -> PathBuf {
     let sums = sums.to_str().unwrap();
     let text = bazel
         .run(
-            &["launcher", "--version", VERSION, "--checksums", sums],
+            &[
+                "launcher",
+                "--version",
+                VERSION,
+                "--checksums",
+                sums,
+                "--download-url",
+                "https://releases.example.com/credential-helper",
+            ],
             None,
         )
         .ok()
@@ -218,13 +226,14 @@ fn launcher_dotslash_file_describes_the_release() {
     );
     let sums = sums.to_str().unwrap().to_owned();
     let release = bazel.root().join("release").to_str().unwrap().to_owned();
+    let mirror = "https://mirror.example.com/ch";
     let run = |extra: &[&str]| {
         let mut args = vec!["launcher", "--version", "v0.2.0", "--checksums", &sums];
+        args.extend_from_slice(&["--download-url", mirror]);
         args.extend_from_slice(extra);
         bazel.run(&args, None)
     };
-    let mirror = "https://mirror.example.com/ch";
-    let dotslash = run(&["--dotslash", "--assets", &release, "--download-url", mirror]);
+    let dotslash = run(&["--dotslash", "--assets", &release]);
     let text = dotslash.ok();
     let json = text.strip_prefix("#!/usr/bin/env dotslash\n").unwrap();
     let file: serde_json::Value = serde_json::from_str(json).unwrap();
@@ -239,6 +248,28 @@ fn launcher_dotslash_file_describes_the_release() {
             "windows-x86_64": entry(windows.len(), windows, "credential-helper-windows-x86_64.exe"),
         }})
     );
+
+    // Where releases live is known to release builds only (the workflow names its repository);
+    // any other build asks for the URL instead of printing a launcher that points nowhere.
+    let default = bazel.run(
+        &["launcher", "--version", "v0.2.0", "--checksums", &sums],
+        None,
+    );
+    match option_env!("CREDENTIAL_HELPER_RELEASE_REPOSITORY").filter(|r| !r.is_empty()) {
+        None => {
+            assert_eq!(default.status, Some(2), "{default}");
+            let err = default.failure();
+            assert!(
+                err.contains("does not know where its releases are published")
+                    && err.contains("--download-url"),
+                "{err}"
+            );
+        }
+        Some(repo) => {
+            let url = format!("https://github.com/{repo}/releases/download");
+            assert!(default.ok().contains(&url), "{default}");
+        }
+    }
 
     // Without the assets there are no sizes: a usage error, not an invented size.
     assert_eq!(run(&["--dotslash"]).status, Some(2));
