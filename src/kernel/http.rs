@@ -201,7 +201,22 @@ impl Http {
         self.tls.get().is_some()
     }
 
-    fn roots_failure(&self) -> Option<Error> {
+    /// `https`, or anything through an `https://` proxy.
+    fn needs_tls(&self, url: &url::Url) -> bool {
+        url.scheme() != "http"
+            || self
+                .proxies
+                .http
+                .as_deref()
+                .is_some_and(|p| p.to_ascii_lowercase().starts_with("https:"))
+    }
+
+    /// Why the TLS roots could not be read, for a request to `url` that needed a handshake
+    /// (plain http reuses the TLS client, and its failures are its own).
+    fn roots_failure(&self, url: &url::Url) -> Option<Error> {
+        if !self.needs_tls(url) {
+            return None;
+        }
         self.tls.get()?.1.roots_failure()
     }
 
@@ -222,12 +237,7 @@ impl Http {
                 self.runtime.get_or_init(|| r)
             }
         };
-        let tls = url.scheme() != "http"
-            || self
-                .proxies
-                .http
-                .as_deref()
-                .is_some_and(|p| p.to_ascii_lowercase().starts_with("https:"));
+        let tls = self.needs_tls(url);
         if let Some((client, _)) = self.tls.get() {
             return Ok((runtime, client));
         }
@@ -353,17 +363,18 @@ impl Http {
         self.requests.set(self.requests.get() + 1);
         let url = redact_url(&req.url);
         runtime.block_on(async {
-            let mut resp = builder
-                .send()
-                .await
-                .map_err(|e| match self.roots_failure() {
-                    // The handshake found the roots unreadable: say that, not "invalid certificate".
-                    Some(error) => SendError::fatal(error),
-                    None => SendError {
-                        transient: e.is_connect() || e.is_request() && !e.is_timeout(),
-                        error: describe(&e, &url, timeout),
-                    },
-                })?;
+            let mut resp =
+                builder
+                    .send()
+                    .await
+                    .map_err(|e| match self.roots_failure(&req.url) {
+                        // The handshake found the roots unreadable: say that, not "invalid certificate".
+                        Some(error) => SendError::fatal(error),
+                        None => SendError {
+                            transient: e.is_connect() || e.is_request() && !e.is_timeout(),
+                            error: describe(&e, &url, timeout),
+                        },
+                    })?;
             let status = resp.status().as_u16();
             let headers = resp
                 .headers()
@@ -439,3 +450,6 @@ pub fn redact_url(url: &url::Url) -> String {
     u.set_fragment(None);
     u.to_string()
 }
+
+#[cfg(test)]
+mod tests;
