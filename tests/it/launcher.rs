@@ -62,6 +62,13 @@ fn launcher(bazel: &Bazel, sums: &Path) -> PathBuf {
         .to_owned();
     assert!(text.starts_with("#!/bin/sh\n"), "{text}");
     assert!(!text.contains("windows"), "{text}");
+    // Regenerating takes the same flags, the download location included.
+    assert!(
+        text.contains(
+            "--checksums SHA256SUMS --download-url https://releases.example.com/credential-helper`"
+        ),
+        "{text}"
+    );
     let path = bazel.write("workspace/tools/credential-helper", text);
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     path
