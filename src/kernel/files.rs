@@ -61,9 +61,9 @@ pub fn read_at_most(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, Error> {
     }
 }
 
-/// A regular file opened for reading as [`read_at_most`] opens it, for a caller that reads it
-/// in pieces (bounding the size itself); a missing file is `Ok(None)`.
-pub fn open_regular(path: &Path) -> Result<Option<File>, Error> {
+/// A regular file opened for reading, links followed, never blocking on a FIFO; a missing file
+/// is `Ok(None)`.
+fn open_regular(path: &Path) -> Result<Option<File>, Error> {
     let cannot = |e: std::io::Error| Error::new(format!("cannot read {}: {e}", path.display()));
     let mut options = OpenOptions::new();
     options.read(true);
