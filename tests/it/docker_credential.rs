@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::support::http_server::{Response, TestServer, fake_registry, value};
-use crate::support::registry::{Registry, TokenServerConfig};
+use crate::support::registry::{Image, Registry, TokenServerConfig};
 use crate::support::{Answer, Bazel, b64, binary};
 
 const NOT_FOUND: &str = "credentials not found in native keychain\n";
@@ -374,6 +374,15 @@ fn tokens_are_exchanged_for_the_configured_actions() {
     assert!(bazel.get(&uri).failure().contains("actions"));
 }
 
+/// skopeo succeeded and printed the manifest `image` was pushed with.
+fn assert_pulled(answer: &Answer, image: &Image) {
+    assert_eq!(answer.status, Some(0), "{answer}");
+    assert_eq!(
+        crate::support::registry::sha256(answer.stdout.as_bytes()),
+        image.manifest_digest
+    );
+}
+
 /// Runs skopeo in the sandbox's environment: `REGISTRY_AUTH_FILE` sends `registry`'s host to
 /// `docker-credential-<name>`, a link to this binary on skopeo's `PATH`.
 fn skopeo_inspect(bazel: &mut Bazel, registry: &Registry, name: &str) -> Answer {
@@ -402,11 +411,7 @@ fn skopeo_pulls_with_a_static_credential() {
     let mut bazel = Bazel::new();
     bazel.config(&static_entry("127.0.0.1", "alice", "alice-pw"));
     let answer = skopeo_inspect(&mut bazel, &registry, "credential-helper");
-    assert_eq!(answer.status, Some(0), "{answer}");
-    assert_eq!(
-        crate::support::registry::sha256(answer.stdout.as_bytes()),
-        image.manifest_digest
-    );
+    assert_pulled(&answer, &image);
     // Without the credential, skopeo is refused: the answer above made the difference.
     let refused = skopeo_inspect(&mut Bazel::new(), &registry, "credential-helper");
     assert_ne!(refused.status, Some(0), "{refused}");
@@ -426,11 +431,7 @@ fn skopeo_pulls_with_an_environment_keychain_credential() {
         .env("IMGPKG_REGISTRY_USERNAME_0", "kapp")
         .env("IMGPKG_REGISTRY_PASSWORD_0", "env-pw");
     let answer = skopeo_inspect(&mut bazel, &registry, "mine");
-    assert_eq!(answer.status, Some(0), "{answer}");
-    assert_eq!(
-        crate::support::registry::sha256(answer.stdout.as_bytes()),
-        image.manifest_digest
-    );
+    assert_pulled(&answer, &image);
 }
 
 #[test]
@@ -444,11 +445,7 @@ fn skopeo_pulls_from_a_token_registry() {
     let mut bazel = Bazel::new();
     bazel.config(&static_entry("127.0.0.1", "bob", "bob-pw"));
     let answer = skopeo_inspect(&mut bazel, &registry, "credential-helper");
-    assert_eq!(answer.status, Some(0), "{answer}");
-    assert_eq!(
-        crate::support::registry::sha256(answer.stdout.as_bytes()),
-        image.manifest_digest
-    );
+    assert_pulled(&answer, &image);
     // skopeo made the exchange with the username and password this helper answered.
     assert!(registry.token_server().count() >= 1);
 }

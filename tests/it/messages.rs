@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::support::http_server::{Response, TestServer};
+use crate::support::http_server::{Response, TestServer, fake_registry};
 use crate::support::{Bazel, binary, docker_auths};
 
 /// Whether an ELF file asks for a dynamic loader (has a `PT_INTERP` program header).
@@ -135,16 +135,7 @@ fn the_debug_log_shows_the_retry() {
         }
     });
     let realm = format!("{}/token", tokens.url());
-    let registry = TestServer::start(move |req| {
-        if req.path_only() == "/v2/" {
-            Response::new(401).header(
-                "WWW-Authenticate",
-                &format!(r#"Bearer realm="{realm}",service="fake""#),
-            )
-        } else {
-            Response::new(404)
-        }
-    });
+    let registry = fake_registry(realm);
     let mut bazel = Bazel::new();
     bazel
         .config(r#"{"urls":[{"host":"127.0.0.1","helper":"oci"}]}"#)
